@@ -20,11 +20,15 @@ pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod list;
+pub mod patch;
 pub mod path;
 pub mod projection;
+pub mod resource;
 pub mod schema;
 pub mod sort;
 
 pub use error::{ScimError, ScimResult};
+pub use patch::{PatchOp, PatchOperation, PatchPath, PatchRequest, apply_patch};
 pub use path::AttrPath;
+pub use resource::{prepare_write, refresh_schemas};
 pub use schema::ResourceSchema;
