@@ -1,1 +1,197 @@
-//! placeholder
+//! The reference service provider: a SCIM 2.0 server (RFC 7643, RFC 7644) on an embedded
+//! SQLite store, serving several organizations, each with its own bearer tokens.
+//!
+//! It is what "correct" looks like for the conformance suite, and the target `idpsim
+//! certify` runs against by default. Start it with [`RunningSp::start`]; the SCIM API is at
+//! [`RunningSp::base_url`].
+//!
+//! # Layout
+//! - `http`: the axum routes, authentication and SCIM error responses.
+//! - `store`: SQLite (WAL), one writer task with group commit, a read pool.
+//! - `tenants`: organizations and tokens.
+
+mod error;
+mod http;
+mod store;
+mod tenants;
+
+pub use error::SpError;
+pub use tenants::{DEFAULT_ORGANIZATION_ID, DeletionPolicy, Organization, TokenRole};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use store::{Store, WriterTask};
+use tenants::Tenants;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Where the SP keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// This SQLite file, created if missing; data survives restarts.
+    File(PathBuf),
+    /// A fresh database in a temporary directory, removed at shutdown.
+    Temporary,
+}
+
+/// How to start the SP.
+#[derive(Debug, Clone)]
+pub struct SpConfig {
+    /// The address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// The database.
+    pub database: DatabaseLocation,
+    /// A read-write token for the default organization; a random one is issued when `None`.
+    pub bootstrap_token: Option<String>,
+}
+
+/// A running SP. Stop it with [`RunningSp::shutdown`].
+pub struct RunningSp {
+    address: SocketAddr,
+    base_url: String,
+    default_token: String,
+    tenants: Tenants,
+    store: Store,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+    writer: WriterTask,
+    temporary_directory: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for RunningSp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningSp")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningSp {
+    /// Opens the database, binds the listener and starts serving.
+    pub async fn start(config: SpConfig) -> Result<RunningSp, SpError> {
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| SpError::Listen {
+                    address: config.listen,
+                    source,
+                })?;
+        let address = listener.local_addr().map_err(|source| SpError::Listen {
+            address: config.listen,
+            source,
+        })?;
+        let base_url = format!("http://{address}{}", http::SCIM_PREFIX);
+        let (path, temporary_directory) = match config.database {
+            DatabaseLocation::File(path) => (path, None),
+            DatabaseLocation::Temporary => {
+                let directory = tempfile::Builder::new()
+                    .prefix("idpsim-sp-")
+                    .tempdir()
+                    .map_err(SpError::TemporaryDirectory)?;
+                (directory.path().join("idpsim.db"), Some(directory))
+            }
+        };
+        let (store, writer) = Store::open(&path, base_url.clone()).await?;
+        let tenants = Tenants::load(store.pool().clone()).await?;
+        let default_token = tenants
+            .prepare_default_organization(config.bootstrap_token.as_deref())
+            .await?;
+        let app = http::router(http::AppState::new(
+            store.clone(),
+            tenants.index(),
+            base_url.clone(),
+        ));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // Either an explicit stop or the handle being dropped ends the server.
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(RunningSp {
+            address,
+            base_url,
+            default_token,
+            tenants,
+            store,
+            stop,
+            server,
+            writer,
+            temporary_directory,
+        })
+    }
+
+    /// The address the SP listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The SCIM base URL, e.g. `http://127.0.0.1:40123/scim/v2`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// A read-write token of the default organization.
+    pub fn default_token(&self) -> &str {
+        &self.default_token
+    }
+
+    /// Creates an organization; its SCIM data is invisible to every other organization.
+    pub async fn create_organization(&self, name: &str) -> Result<Organization, SpError> {
+        self.tenants.create_organization(name).await
+    }
+
+    /// Issues another token for an organization.
+    pub async fn issue_token(
+        &self,
+        organization_id: &str,
+        role: TokenRole,
+    ) -> Result<String, SpError> {
+        self.tenants.issue_token(organization_id, role).await
+    }
+
+    /// Replaces the organization's token `old` with a new one; `old` stops working at once.
+    pub async fn rotate_token(&self, organization_id: &str, old: &str) -> Result<String, SpError> {
+        self.tenants.rotate_token(organization_id, old).await
+    }
+
+    /// Sets what `DELETE /Users/{id}` does in the organization.
+    pub async fn set_deletion_policy(
+        &self,
+        organization_id: &str,
+        policy: DeletionPolicy,
+    ) -> Result<(), SpError> {
+        self.tenants
+            .set_deletion_policy(organization_id, policy)
+            .await
+    }
+
+    /// Stops accepting requests, lets the ones in flight finish, waits for the writer to
+    /// commit, and closes the database (removing it if it was temporary).
+    pub async fn shutdown(self) {
+        let RunningSp {
+            stop,
+            server,
+            store,
+            tenants,
+            writer,
+            temporary_directory,
+            ..
+        } = self;
+        let _ = stop.send(());
+        match server.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(%err, "the HTTP server stopped with an error"),
+            Err(err) => tracing::warn!(%err, "the HTTP server task failed"),
+        }
+        store.close().await;
+        drop((store, tenants));
+        if let Err(err) = writer.await {
+            tracing::warn!(%err, "the store's writer task failed");
+        }
+        drop(temporary_directory);
+    }
+}

@@ -1,1 +1,54 @@
-fn main() {}
+//! The `idpsim` binary: parses the command line, runs the subcommand, maps the result to
+//! an exit code (0 success, 1 a scenario failed, 2 bad usage or the target unreachable).
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
+use idpsim_suite::certify::{self, Outcome};
+use idpsim_suite::cli::{Cli, Command, SpArgs};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Certify(args) => {
+            let outcome = certify::run(&args.to_options()).await;
+            if let Outcome::NotRun(err) = &outcome {
+                eprintln!("error: {err}");
+            }
+            ExitCode::from(outcome.exit_code())
+        }
+        Command::Sp(args) => match serve(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+/// Serves the reference SP until Ctrl-C, then shuts it down cleanly.
+async fn serve(args: SpArgs) -> anyhow::Result<()> {
+    let sp = RunningSp::start(SpConfig {
+        listen: args.listen,
+        database: DatabaseLocation::File(args.database.clone()),
+        bootstrap_token: Some(args.token),
+    })
+    .await
+    .with_context(|| format!("cannot start the reference SP on {}", args.listen))?;
+    println!("SCIM base URL: {}", sp.base_url());
+    println!("Database: {}", args.database.display());
+    println!("Press Ctrl-C to stop.");
+    let stop = tokio::signal::ctrl_c().await;
+    sp.shutdown().await;
+    stop.context("cannot listen for Ctrl-C")
+}

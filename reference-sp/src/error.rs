@@ -1,0 +1,64 @@
+//! Errors of the reference SP's own API (starting it, administering organizations), and the
+//! SCIM error responses of its HTTP API.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use idpsim_scim::ScimError;
+use std::net::SocketAddr;
+
+/// Why the reference SP could not start or refused an administration call.
+#[derive(Debug, thiserror::Error)]
+pub enum SpError {
+    /// The database could not be opened, read or written.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The database schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address asked for.
+        address: SocketAddr,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The directory for a temporary database could not be created.
+    #[error("cannot create a directory for the temporary database: {0}")]
+    TemporaryDirectory(std::io::Error),
+    /// No organization has this id.
+    #[error("no organization has the id `{0}`")]
+    UnknownOrganization(String),
+    /// The token given is not a current token of the organization.
+    #[error("the token given is not a current token of organization `{0}`")]
+    UnknownToken(String),
+}
+
+/// A SCIM error as an HTTP response: the RFC 7644 §3.12 body as `application/scim+json`.
+#[derive(Debug)]
+pub(crate) struct ApiError(pub(crate) ScimError);
+
+impl From<ScimError> for ApiError {
+    fn from(error: ScimError) -> ApiError {
+        ApiError(error)
+    }
+}
+
+/// What SCIM handlers return.
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = crate::http::scim_json(status, &self.0.to_body());
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: a 401 names the scheme the client must use.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"idpsim\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,282 @@
+//! The SCIM HTTP API under `/scim/v2` (RFC 7644 §3).
+
+mod auth;
+mod bulk;
+mod discovery;
+mod resources;
+
+use crate::error::ApiError;
+use crate::store::{GroupRef, MemberRef, ResourceType, Store, StoredResource};
+use crate::tenants::TokenIndex;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use idpsim_scim::discovery::ServiceProviderFeatures;
+use idpsim_scim::{ScimError, ScimResult};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The media type of SCIM messages (RFC 7644 §3.1).
+pub(crate) const SCIM_MEDIA_TYPE: &str = "application/scim+json";
+/// The path the SCIM API is served under.
+pub(crate) const SCIM_PREFIX: &str = "/scim/v2";
+/// The largest request body accepted, and the advertised bulk `maxPayloadSize`.
+const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+
+/// The limits the SP enforces and advertises in `/ServiceProviderConfig`.
+pub(crate) const FEATURES: ServiceProviderFeatures = ServiceProviderFeatures {
+    max_results: 200,
+    bulk_max_operations: 1000,
+    bulk_max_payload_size: MAX_PAYLOAD_BYTES,
+};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState(Arc<Shared>);
+
+pub(crate) struct Shared {
+    store: Store,
+    tokens: Arc<TokenIndex>,
+    base_url: String,
+}
+
+impl AppState {
+    /// State for a server whose SCIM base URL is `base_url`.
+    pub(crate) fn new(store: Store, tokens: Arc<TokenIndex>, base_url: String) -> AppState {
+        AppState(Arc::new(Shared {
+            store,
+            tokens,
+            base_url,
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The whole HTTP application.
+pub(crate) fn router(state: AppState) -> Router {
+    let scim = Router::new()
+        .route(
+            "/ServiceProviderConfig",
+            get(discovery::service_provider_config),
+        )
+        .route("/ResourceTypes", get(discovery::resource_types))
+        .route("/ResourceTypes/{name}", get(discovery::resource_type))
+        .route("/Schemas", get(discovery::schemas))
+        .route("/Schemas/{id}", get(discovery::schema))
+        .route("/Users", get(resources::list).post(resources::create))
+        .route("/Groups", get(resources::list).post(resources::create))
+        .route("/Users/.search", post(resources::search))
+        .route("/Groups/.search", post(resources::search))
+        .route(
+            "/Users/{id}",
+            get(resources::fetch)
+                .put(resources::replace)
+                .patch(resources::patch)
+                .delete(resources::delete),
+        )
+        .route(
+            "/Groups/{id}",
+            get(resources::fetch)
+                .put(resources::replace)
+                .patch(resources::patch)
+                .delete(resources::delete),
+        )
+        .route("/.search", post(resources::search_all))
+        .route("/Bulk", post(bulk::bulk))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found);
+    Router::new()
+        .nest(SCIM_PREFIX, scim)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_PAYLOAD_BYTES))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError(ScimError::NotFound(format!(
+        "no such endpoint; the SCIM API is under {SCIM_PREFIX}"
+    )))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError(ScimError::MethodNotAllowed(
+        "this endpoint does not support the method".into(),
+    ))
+}
+
+/// A JSON body as `application/scim+json`.
+pub(crate) fn scim_json(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_MEDIA_TYPE),
+    );
+    response
+}
+
+/// The resource type an endpoint serves, read from the first path segment (`/Users/...`).
+pub(crate) struct Endpoint(pub(crate) ResourceType);
+
+impl<S: Send + Sync> FromRequestParts<S> for Endpoint {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Endpoint, ApiError> {
+        let segment = parts
+            .uri
+            .path()
+            .trim_start_matches(SCIM_PREFIX)
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        ResourceType::from_segment(segment)
+            .map(Endpoint)
+            .ok_or_else(|| ApiError(ScimError::NotFound(format!("no endpoint `/{segment}`"))))
+    }
+}
+
+/// A request body parsed as JSON: too large is 413, not JSON is `invalidSyntax`.
+pub(crate) struct ScimBody(pub(crate) Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<ScimBody, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ScimError::PayloadTooLarge(format!(
+                        "the request body is larger than {MAX_PAYLOAD_BYTES} bytes"
+                    ))
+                } else {
+                    ScimError::InvalidSyntax(format!(
+                        "the request body cannot be read: {rejection}"
+                    ))
+                }
+            })?;
+        serde_json::from_slice(&bytes).map(ScimBody).map_err(|err| {
+            ApiError(ScimError::InvalidSyntax(format!(
+                "the request body is not valid JSON: {err}"
+            )))
+        })
+    }
+}
+
+/// What rendered resources show of others: each User's groups, each Group's members.
+#[derive(Debug, Default)]
+pub(crate) struct Related {
+    groups: HashMap<String, Vec<GroupRef>>,
+    members: HashMap<String, HashMap<String, MemberRef>>,
+}
+
+impl Shared {
+    /// The relations of the resources `ids` of `resource_type` (of all of them when `None`).
+    pub(crate) async fn related(
+        &self,
+        organization_id: &str,
+        resource_type: ResourceType,
+        ids: Option<&[&str]>,
+    ) -> ScimResult<Related> {
+        Ok(match resource_type {
+            ResourceType::User => Related {
+                groups: self.store.groups_of(organization_id, ids).await?,
+                members: HashMap::new(),
+            },
+            ResourceType::Group => Related {
+                groups: HashMap::new(),
+                members: self.store.members_of(organization_id, ids).await?,
+            },
+        })
+    }
+
+    /// The resource as a client sees it: `schemas`, `id`, the stored attributes, a User's
+    /// computed `groups`, each Group member's `type`, `display` and `$ref`, and `meta`
+    /// (RFC 7643 §3.1, §4.1.2, §4.2).
+    pub(crate) fn render(&self, resource: &StoredResource, related: &Related) -> Value {
+        let mut rendered = Map::with_capacity(resource.body.len() + 3);
+        if let Some(schemas) = resource.body.get("schemas") {
+            rendered.insert("schemas".into(), schemas.clone());
+        }
+        rendered.insert("id".into(), Value::String(resource.id.clone()));
+        let members = related.members.get(&resource.id);
+        for (name, value) in &resource.body {
+            match (name.as_str(), value, members) {
+                ("schemas", _, _) => {}
+                ("members", Value::Array(listed), Some(current)) => {
+                    let listed = listed
+                        .iter()
+                        .map(|member| self.render_member(member, current))
+                        .collect();
+                    rendered.insert(name.clone(), Value::Array(listed));
+                }
+                _ => {
+                    rendered.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        if let Some(groups) = related.groups.get(&resource.id).filter(|g| !g.is_empty()) {
+            let groups: Vec<Value> = groups
+                .iter()
+                .map(|group| {
+                    let mut entry = Map::new();
+                    entry.insert("value".into(), json!(group.id));
+                    entry.insert(
+                        "$ref".into(),
+                        json!(format!("{}/Groups/{}", self.base_url, group.id)),
+                    );
+                    if let Some(display) = &group.display {
+                        entry.insert("display".into(), json!(display));
+                    }
+                    entry.insert("type".into(), json!("direct"));
+                    Value::Object(entry)
+                })
+                .collect();
+            rendered.insert("groups".into(), Value::Array(groups));
+        }
+        rendered.insert(
+            "meta".into(),
+            json!({
+                "resourceType": resource.resource_type.name(),
+                "created": resource.created,
+                "lastModified": resource.last_modified,
+                "location": resource.location(&self.base_url),
+                "version": resource.etag(),
+            }),
+        );
+        Value::Object(rendered)
+    }
+
+    /// A member as stored, with its current `type`, `display` and `$ref`.
+    fn render_member(&self, member: &Value, current: &HashMap<String, MemberRef>) -> Value {
+        let mut member = member.clone();
+        let known = member
+            .get("value")
+            .and_then(Value::as_str)
+            .and_then(|id| current.get(id).map(|found| (id.to_owned(), found)));
+        if let (Some(map), Some((id, found))) = (member.as_object_mut(), known) {
+            let segment = found.resource_type.segment();
+            map.insert(
+                "$ref".into(),
+                json!(format!("{}/{segment}/{id}", self.base_url)),
+            );
+            map.insert("type".into(), json!(found.resource_type.name()));
+            if let Some(display) = &found.display {
+                map.insert("display".into(), json!(display));
+            }
+        }
+        member
+    }
+}

@@ -1,0 +1,179 @@
+//! The `idpsim` command line.
+
+use crate::certify::{CertifyOptions, DEFAULT_CONCURRENCY, ExternalTarget, default_features_dir};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// idpsim: simulated enterprise identity providers, a reference SCIM service provider and a
+/// SCIM conformance suite.
+#[derive(Debug, Parser)]
+#[command(name = "idpsim", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the SCIM conformance scenarios against a target (default: the bundled reference SP).
+    Certify(CertifyArgs),
+    /// Serve the reference SCIM service provider until Ctrl-C.
+    Sp(SpArgs),
+}
+
+/// `idpsim certify`.
+#[derive(Debug, Args)]
+pub struct CertifyArgs {
+    /// SCIM base URL of the endpoint under test, e.g. https://app.example/scim/v2.
+    /// Without it, the bundled reference SP is started in-process.
+    #[arg(long, value_name = "URL", requires = "token")]
+    pub target: Option<String>,
+    /// Bearer token for --target.
+    #[arg(long, value_name = "TOKEN", requires = "target")]
+    pub token: Option<String>,
+    /// Cucumber tag expression selecting scenarios, e.g. '@scim and not @reference-sp'.
+    #[arg(long, value_name = "EXPR")]
+    pub tags: Option<String>,
+    /// Directory for junit.xml and cucumber.json (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Directory of .feature files [default: the workspace's features/].
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// How many scenarios run at once.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+}
+
+impl CertifyArgs {
+    /// The runner's options.
+    pub fn to_options(&self) -> CertifyOptions {
+        let target = match (&self.target, &self.token) {
+            (Some(base_url), Some(token)) => Some(ExternalTarget {
+                base_url: base_url.clone(),
+                token: token.clone(),
+            }),
+            _ => None,
+        };
+        CertifyOptions {
+            target,
+            tags: self.tags.clone(),
+            report_dir: self.report_dir.clone(),
+            features: self.features.clone().unwrap_or_else(default_features_dir),
+            concurrency: self.concurrency,
+        }
+    }
+}
+
+/// `idpsim sp`.
+#[derive(Debug, Args)]
+pub struct SpArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Bearer token of the default organization.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: String,
+    /// SQLite database file (created if missing).
+    #[arg(long, value_name = "FILE", default_value = "idpsim.db")]
+    pub database: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("idpsim").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn certify_without_target_runs_the_bundled_sp() {
+        let Command::Certify(args) = parse(&["certify"]).unwrap().command else {
+            panic!("expected certify");
+        };
+        let options = args.to_options();
+        assert_eq!(options.target, None);
+        assert_eq!(options.features, default_features_dir());
+        assert_eq!(options.concurrency, DEFAULT_CONCURRENCY);
+    }
+
+    #[test]
+    fn certify_with_target_token_tags_and_reports() {
+        let cli = parse(&[
+            "certify",
+            "--target",
+            "https://app.example/scim/v2",
+            "--token",
+            "s3cret",
+            "--tags",
+            "@scim and not @slow",
+            "--report-dir",
+            "reports",
+            "--features",
+            "my-features",
+        ])
+        .unwrap();
+        let Command::Certify(args) = cli.command else {
+            panic!("expected certify");
+        };
+        let options = args.to_options();
+        assert_eq!(
+            options.target,
+            Some(ExternalTarget {
+                base_url: "https://app.example/scim/v2".into(),
+                token: "s3cret".into()
+            })
+        );
+        assert_eq!(options.tags.as_deref(), Some("@scim and not @slow"));
+        assert_eq!(options.report_dir, Some(PathBuf::from("reports")));
+        assert_eq!(options.features, PathBuf::from("my-features"));
+    }
+
+    #[test]
+    fn target_without_token_is_a_usage_error() {
+        let err = parse(&["certify", "--target", "https://app.example/scim/v2"]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn sp_takes_listen_token_and_database() {
+        let cli = parse(&[
+            "sp",
+            "--listen",
+            "127.0.0.1:9000",
+            "--token",
+            "t",
+            "--database",
+            "x.db",
+        ])
+        .unwrap();
+        let Command::Sp(args) = cli.command else {
+            panic!("expected sp");
+        };
+        assert_eq!(args.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(args.token, "t");
+        assert_eq!(args.database, PathBuf::from("x.db"));
+    }
+
+    #[test]
+    fn sp_defaults_to_a_database_in_the_working_directory() {
+        let cli = parse(&["sp", "--token", "t"]).unwrap();
+        let Command::Sp(args) = cli.command else {
+            panic!("expected sp");
+        };
+        assert_eq!(args.database, PathBuf::from("idpsim.db"));
+        assert!(args.listen.ip().is_loopback());
+    }
+
+    #[test]
+    fn an_invalid_listen_address_is_a_usage_error() {
+        let err = parse(&["sp", "--listen", "localhost", "--token", "t"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

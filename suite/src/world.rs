@@ -1,0 +1,509 @@
+//! The one cucumber World: what a scenario knows about the target and what it has done.
+
+use crate::json_match;
+use crate::template::{self, UnknownPlaceholder};
+use idpsim_reference_sp::{RunningSp, SpError};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// The media type of SCIM messages (RFC 7644 §3.1).
+pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
+
+/// The SCIM service provider a run talks to, shared by all its scenarios.
+pub struct Target {
+    client: reqwest::Client,
+    base_url: String,
+    token: String,
+    reference_sp: Option<Arc<RunningSp>>,
+}
+
+impl Target {
+    /// A target at `base_url` (ending in e.g. `/scim/v2`, no trailing slash needed) that
+    /// accepts `token`; `reference_sp` is the bundled SP's handle when it is the target.
+    pub fn new(
+        client: reqwest::Client,
+        base_url: &str,
+        token: &str,
+        reference_sp: Option<Arc<RunningSp>>,
+    ) -> Self {
+        Target {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            reference_sp,
+        }
+    }
+
+    /// The SCIM base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bundled reference SP, when it is the target.
+    pub fn reference_sp(&self) -> Option<&Arc<RunningSp>> {
+        self.reference_sp.as_ref()
+    }
+
+    /// Takes the reference SP handle back, so the runner can shut it down.
+    pub fn into_reference_sp(self) -> Option<Arc<RunningSp>> {
+        self.reference_sp
+    }
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Target")
+            .field("base_url", &self.base_url)
+            .field("token", &"<redacted>")
+            .field("reference_sp", &self.reference_sp.is_some())
+            .finish()
+    }
+}
+
+/// Why a step failed; cucumber shows the message under the failed step.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The scenario was not attached to a target (a runner bug, not a target failure).
+    #[error("the scenario has no target: run it through `certify::run`")]
+    NoTarget,
+    /// The step needs the bundled reference SP's administration handle.
+    #[error("this step needs the bundled reference SP; tag the scenario @reference-sp")]
+    NeedsReferenceSp,
+    /// A placeholder names nothing the scenario remembered.
+    #[error(transparent)]
+    Placeholder(#[from] UnknownPlaceholder),
+    /// The feature text cannot be read (bad path, bad JSON, unknown expectation).
+    #[error(transparent)]
+    Feature(#[from] json_match::MatchError),
+    /// The step text itself is malformed, e.g. a doc string is missing.
+    #[error("{0}")]
+    Step(String),
+    /// The request could not be sent or its answer not read.
+    #[error("{method} {url} failed: {source}")]
+    Http {
+        /// The request method.
+        method: Method,
+        /// The request URL.
+        url: String,
+        /// What went wrong.
+        source: reqwest::Error,
+    },
+    /// The reference SP refused an administration call.
+    #[error("reference SP: {0}")]
+    ReferenceSp(#[from] SpError),
+    /// The target answered, but not as the scenario expects.
+    #[error("{0}")]
+    Expectation(String),
+}
+
+/// Which bearer token the next requests carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Credentials {
+    /// The token the run was given for the target.
+    #[default]
+    Target,
+    /// No `Authorization` header at all.
+    None,
+    /// This bearer token.
+    Bearer(String),
+}
+
+/// The last answer the target gave.
+#[derive(Debug, Clone)]
+pub struct LastResponse {
+    /// The request method, for failure messages.
+    pub method: Method,
+    /// The request URL, for failure messages.
+    pub url: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body as text.
+    pub body: String,
+    /// The body as JSON, when it is JSON.
+    pub json: Option<Value>,
+}
+
+impl LastResponse {
+    /// The first value of header `name`, if it is present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// The SCIM resource types the steps create and read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    /// `/Users`.
+    User,
+    /// `/Groups`.
+    Group,
+}
+
+impl ResourceKind {
+    /// The endpoint, relative to the base URL (RFC 7644 §3.2).
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            ResourceKind::User => "/Users",
+            ResourceKind::Group => "/Groups",
+        }
+    }
+
+    /// The core schema URN a body of this kind names (RFC 7643 §4).
+    pub fn core_schema(self) -> &'static str {
+        match self {
+            ResourceKind::User => idpsim_scim::schema::USER_SCHEMA,
+            ResourceKind::Group => idpsim_scim::schema::GROUP_SCHEMA,
+        }
+    }
+}
+
+impl FromStr for ResourceKind {
+    type Err = String;
+
+    fn from_str(word: &str) -> Result<Self, Self::Err> {
+        match word.to_ascii_lowercase().as_str() {
+            "user" | "users" => Ok(ResourceKind::User),
+            "group" | "groups" => Ok(ResourceKind::Group),
+            other => Err(format!("unknown resource kind `{other}`")),
+        }
+    }
+}
+
+/// A resource the scenario created, deleted again when the scenario ends.
+#[derive(Debug, Clone)]
+struct CreatedResource {
+    url: String,
+    token: Option<String>,
+}
+
+/// One scenario's state: the target, the credentials in use, the last response, the values
+/// it remembered (`id:ada`, `token:acme`, ...) and what it created.
+#[derive(Debug, cucumber::World)]
+#[world(init = Self::new)]
+pub struct ScimWorld {
+    target: Option<Arc<Target>>,
+    unique: String,
+    credentials: Credentials,
+    remembered: HashMap<String, String>,
+    next_request_headers: Vec<(String, String)>,
+    last: Option<LastResponse>,
+    created: Vec<CreatedResource>,
+}
+
+impl ScimWorld {
+    /// A world with a fresh unique prefix and no target yet (the runner's `before` hook
+    /// attaches one).
+    pub fn new() -> Self {
+        ScimWorld {
+            target: None,
+            unique: unique_prefix(),
+            credentials: Credentials::Target,
+            remembered: HashMap::new(),
+            next_request_headers: Vec::new(),
+            last: None,
+            created: Vec::new(),
+        }
+    }
+
+    /// Points this scenario at `target`.
+    pub fn attach(&mut self, target: Arc<Target>) {
+        self.target = Some(target);
+    }
+
+    /// The target, or [`StepError::NoTarget`].
+    pub fn target(&self) -> Result<&Target, StepError> {
+        self.target.as_deref().ok_or(StepError::NoTarget)
+    }
+
+    /// The bundled reference SP, or [`StepError::NeedsReferenceSp`].
+    pub fn reference_sp(&self) -> Result<Arc<RunningSp>, StepError> {
+        self.target()?
+            .reference_sp()
+            .cloned()
+            .ok_or(StepError::NeedsReferenceSp)
+    }
+
+    /// This scenario's unique prefix (what `{unique}` expands to).
+    pub fn unique(&self) -> &str {
+        &self.unique
+    }
+
+    /// `text` with its placeholders expanded (see [`template::expand`]).
+    pub fn expand(&self, text: &str) -> Result<String, StepError> {
+        Ok(template::expand(text, &self.unique, &self.remembered)?)
+    }
+
+    /// Remembers `value` under `key`, for `{key}` placeholders and later steps.
+    pub fn remember(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.remembered.insert(key.into(), value.into());
+    }
+
+    /// The value remembered under `key`.
+    pub fn recall(&self, key: &str) -> Result<&str, StepError> {
+        self.remembered.get(key).map(String::as_str).ok_or_else(|| {
+            StepError::Step(format!(
+                "nothing was remembered as `{key}` in this scenario"
+            ))
+        })
+    }
+
+    /// The id of the resource the scenario calls `name`.
+    pub fn id_of(&self, name: &str) -> Result<&str, StepError> {
+        self.recall(&id_key(name))
+    }
+
+    /// The name the scenario gave the resource with `id`, if any.
+    pub fn name_of(&self, id: &str) -> Option<&str> {
+        self.remembered
+            .iter()
+            .find(|(key, value)| key.starts_with("id:") && value.as_str() == id)
+            .and_then(|(key, _)| key.strip_prefix("id:"))
+    }
+
+    /// Switches the bearer token for the following requests.
+    pub fn use_credentials(&mut self, credentials: Credentials) {
+        self.credentials = credentials;
+    }
+
+    /// Adds a header to the next request only (it overrides a default header of that name).
+    pub fn set_next_request_header(&mut self, name: &str, value: &str) {
+        self.next_request_headers
+            .push((name.to_owned(), value.to_owned()));
+    }
+
+    /// The last response, or a failure saying no request was sent yet.
+    pub fn last(&self) -> Result<&LastResponse, StepError> {
+        self.last
+            .as_ref()
+            .ok_or_else(|| StepError::Step("no request has been sent in this scenario yet".into()))
+    }
+
+    /// The JSON body of the last response, or a failure quoting it.
+    pub fn last_json(&self) -> Result<&Value, StepError> {
+        let last = self.last()?;
+        last.json
+            .as_ref()
+            .ok_or_else(|| self.failure("expected a JSON response body"))
+    }
+
+    /// A failed expectation, with the last exchange attached so a report explains itself.
+    pub fn failure(&self, message: impl fmt::Display) -> StepError {
+        let Some(last) = &self.last else {
+            return StepError::Expectation(message.to_string());
+        };
+        const SHOWN: usize = 2_000;
+        let body = match last.body.char_indices().nth(SHOWN) {
+            Some((cut, _)) => format!("{}… ({} bytes)", &last.body[..cut], last.body.len()),
+            None => last.body.clone(),
+        };
+        StepError::Expectation(format!(
+            "{message}\n  request:  {} {}\n  response: {}\n  body:     {body}",
+            last.method, last.url, last.status
+        ))
+    }
+
+    /// Sends a request to `path` (relative to the base URL, or an absolute URL) with the
+    /// current credentials; `path` and `body` have their placeholders expanded. The answer
+    /// becomes the last response.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<&LastResponse, StepError> {
+        let path = self.expand(path)?;
+        let body = body.map(|text| self.expand(text)).transpose()?;
+        self.send_expanded(method, &path, body).await
+    }
+
+    /// Like [`ScimWorld::send`] with the query parameters `query` (already expanded)
+    /// encoded into the URL.
+    pub async fn send_query(
+        &mut self,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<&LastResponse, StepError> {
+        let mut url = reqwest::Url::parse(&self.url_for(path)?)
+            .map_err(|err| StepError::Step(format!("`{path}` is not a valid URL: {err}")))?;
+        url.query_pairs_mut().extend_pairs(query);
+        self.send_expanded(Method::GET, url.as_str(), None).await
+    }
+
+    /// Sends a request whose path and body are final (no placeholder expansion).
+    pub async fn send_expanded(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<&LastResponse, StepError> {
+        let url = self.url_for(path)?;
+        let target = self.target.clone().ok_or(StepError::NoTarget)?;
+        let headers = self.request_headers(body.is_some())?;
+        let mut request = target.client.request(method.clone(), &url).headers(headers);
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let http_error = |source| StepError::Http {
+            method: method.clone(),
+            url: url.clone(),
+            source,
+        };
+        let response = request.send().await.map_err(http_error)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.map_err(http_error)?;
+        let json = serde_json::from_str(&body).ok();
+        Ok(self.last.insert(LastResponse {
+            method,
+            url,
+            status,
+            headers,
+            body,
+            json,
+        }))
+    }
+
+    /// POSTs `body` to the kind's endpoint. On 201 the new id is remembered as `id:NAME`
+    /// (when `name` is given) and the resource is deleted when the scenario ends.
+    pub async fn create(
+        &mut self,
+        kind: ResourceKind,
+        name: Option<&str>,
+        body: &str,
+    ) -> Result<&LastResponse, StepError> {
+        self.send(Method::POST, kind.endpoint(), Some(body)).await?;
+        let id = match self.last()? {
+            last if last.status == 201 => last
+                .json
+                .as_ref()
+                .and_then(|json| json.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            _ => None,
+        };
+        if let Some(id) = id {
+            self.track(kind, &id)?;
+            if let Some(name) = name {
+                self.remember(id_key(name), id);
+            }
+        }
+        self.last()
+    }
+
+    /// POSTs `body` and fails unless the target answers 201 with an id.
+    pub async fn create_expecting_success(
+        &mut self,
+        kind: ResourceKind,
+        name: &str,
+        body: &str,
+    ) -> Result<(), StepError> {
+        self.create(kind, Some(name), body).await?;
+        if self.last()?.status != 201 || self.id_of(name).is_err() {
+            return Err(self.failure(format!(
+                "expected {} \"{name}\" to be created with 201 and an id",
+                kind.core_schema()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Registers a resource the scenario created by other means (e.g. a bulk request).
+    pub fn track(&mut self, kind: ResourceKind, id: &str) -> Result<(), StepError> {
+        let url = format!("{}{}/{id}", self.target()?.base_url(), kind.endpoint());
+        let token = self.bearer_token()?;
+        self.created.push(CreatedResource { url, token });
+        Ok(())
+    }
+
+    /// The path of the resource the scenario calls `name`.
+    pub fn resource_path(&self, kind: ResourceKind, name: &str) -> Result<String, StepError> {
+        Ok(format!("{}/{}", kind.endpoint(), self.id_of(name)?))
+    }
+
+    /// Deletes everything the scenario created, newest first; a 404 means it is already
+    /// gone. Runs from the `after` hook, so failures are logged, not raised.
+    pub async fn clean_up(&mut self) {
+        let Some(target) = self.target.clone() else {
+            return;
+        };
+        while let Some(resource) = self.created.pop() {
+            let mut request = target.client.delete(&resource.url);
+            if let Some(token) = &resource.token {
+                request = request.bearer_auth(token);
+            }
+            match request.send().await {
+                Ok(response) if response.status().is_success() || response.status() == 404 => {}
+                Ok(response) => tracing::warn!(
+                    url = %resource.url,
+                    status = response.status().as_u16(),
+                    "cleanup could not delete a resource the scenario created"
+                ),
+                Err(err) => tracing::warn!(url = %resource.url, %err, "cleanup request failed"),
+            }
+        }
+    }
+
+    fn url_for(&self, path: &str) -> Result<String, StepError> {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            Ok(path.to_owned())
+        } else {
+            Ok(format!("{}{path}", self.target()?.base_url()))
+        }
+    }
+
+    fn bearer_token(&self) -> Result<Option<String>, StepError> {
+        Ok(match &self.credentials {
+            Credentials::Target => Some(self.target()?.token.clone()),
+            Credentials::None => None,
+            Credentials::Bearer(token) => Some(token.clone()),
+        })
+    }
+
+    fn request_headers(&mut self, has_body: bool) -> Result<HeaderMap, StepError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(SCIM_MEDIA_TYPE));
+        if has_body {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_MEDIA_TYPE));
+        }
+        if let Some(token) = self.bearer_token()? {
+            let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                StepError::Step("the bearer token is not a valid header value".into())
+            })?;
+            headers.insert(AUTHORIZATION, value);
+        }
+        for (name, value) in std::mem::take(&mut self.next_request_headers) {
+            let value = self.expand(&value)?;
+            let header_name = HeaderName::from_str(&name)
+                .map_err(|_| StepError::Step(format!("`{name}` is not a header name")))?;
+            let header_value = HeaderValue::from_str(&value)
+                .map_err(|_| StepError::Step(format!("`{value}` is not a header value")))?;
+            headers.insert(header_name, header_value);
+        }
+        Ok(headers)
+    }
+}
+
+impl Default for ScimWorld {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The key an id is remembered under: `id:NAME`, so features write `{id:NAME}`.
+pub fn id_key(name: &str) -> String {
+    format!("id:{name}")
+}
+
+/// A short prefix unique to one scenario: `t` and ten lower-case hex digits, so it can start
+/// a userName and features can vary the case of the text around it.
+fn unique_prefix() -> String {
+    let simple = uuid::Uuid::new_v4().simple().to_string();
+    format!("t{}", simple.get(..10).unwrap_or(&simple))
+}
