@@ -25,19 +25,31 @@ async fn check_members(
     group: &str,
     members: &[String],
 ) -> Result<(), StepError> {
-    let path = world.resource_path(ResourceKind::Group, group)?;
+    check_references(world, ResourceKind::Group, group, "members", members).await
+}
+
+/// Reads the resource called `name` and compares the `value`s of its reference attribute
+/// `attribute` (a Group's `members`, a User's `groups`) with the ids of `expected`.
+pub(crate) async fn check_references(
+    world: &mut ScimWorld,
+    kind: ResourceKind,
+    name: &str,
+    attribute: &str,
+    expected: &[String],
+) -> Result<(), StepError> {
+    let path = world.resource_path(kind, name)?;
     world
         .send_expanded(reqwest::Method::GET, &path, None)
         .await?;
     if world.last()?.status != 200 {
-        return Err(world.failure(format!("expected to read the group \"{group}\"")));
+        return Err(world.failure(format!("expected to read the {kind:?} \"{name}\"")));
     }
-    let values = reference_values(world, "members")?;
+    let values = reference_values(world, attribute)?;
     compare_references(
         world,
-        &format!("the members of group \"{group}\""),
+        &format!("the {attribute} of {kind:?} \"{name}\""),
         &values,
-        members,
+        expected,
     )
 }
 

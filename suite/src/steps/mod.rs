@@ -9,7 +9,6 @@ pub mod bulk;
 pub mod discovery;
 pub mod errors;
 pub mod groups;
-pub mod patch;
 pub mod queries;
 pub mod resources;
 pub mod responses;

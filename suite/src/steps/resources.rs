@@ -48,17 +48,23 @@ async fn fetch_or_delete(
     Ok(())
 }
 
-#[when(regex = r#"^I replace the (user|group) "([^"]+)" with:$"#)]
-async fn replace(
+/// PUT (RFC 7644 §3.5.1) or PATCH (§3.5.2) with the doc string sent exactly as written, so
+/// the vendors' dialects (personas.md §1.1, §2.1) reach the target unchanged.
+#[when(regex = r#"^I (replace|patch) the (user|group) "([^"]+)" with:$"#)]
+async fn replace_or_patch(
     world: &mut ScimWorld,
+    action: String,
     kind: ResourceKind,
     name: String,
     step: &Step,
 ) -> Result<(), StepError> {
+    let method = if action == "patch" {
+        Method::PATCH
+    } else {
+        Method::PUT
+    };
     let path = world.resource_path(kind, &name)?;
-    world
-        .send(Method::PUT, &path, Some(doc_string(step)?))
-        .await?;
+    world.send(method, &path, Some(doc_string(step)?)).await?;
     Ok(())
 }
 

@@ -48,18 +48,5 @@ async fn check_groups_of(
     user: &str,
     groups: &[String],
 ) -> Result<(), StepError> {
-    let path = world.resource_path(ResourceKind::User, user)?;
-    world
-        .send_expanded(reqwest::Method::GET, &path, None)
-        .await?;
-    if world.last()?.status != 200 {
-        return Err(world.failure(format!("expected to read the user \"{user}\"")));
-    }
-    let values = super::groups::reference_values(world, "groups")?;
-    super::groups::compare_references(
-        world,
-        &format!("the groups of user \"{user}\""),
-        &values,
-        groups,
-    )
+    super::groups::check_references(world, ResourceKind::User, user, "groups", groups).await
 }

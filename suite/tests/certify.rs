@@ -1,0 +1,172 @@
+//! `certify::run` end to end: exit codes, reports, and what an external target skips.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
+use idpsim_suite::certify::{self, CertifyError, CertifyOptions, ExternalTarget, Outcome};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+const PASSING_FEATURE: &str = r#"
+Feature: Discovery for the certify tests
+  Scenario: the service provider configuration is readable
+    When I send a GET request to "/ServiceProviderConfig"
+    Then the response status is 200
+
+  @reference-sp
+  Scenario: an organization of the bundled SP
+    Given a separate organization "acme" on the reference SP
+    And I use the token of organization "acme"
+    When I send a GET request to "/Users"
+    Then the response status is 200
+"#;
+
+const FAILING_FEATURE: &str = r#"
+Feature: A scenario the reference SP must fail
+  Scenario: an unknown endpoint is not a teapot
+    When I send a GET request to "/Widgets"
+    Then the response status is 418
+"#;
+
+fn features_dir(features: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in features {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn options(features: &Path) -> CertifyOptions {
+    CertifyOptions {
+        target: None,
+        tags: None,
+        report_dir: None,
+        features: features.to_owned(),
+        concurrency: 4,
+    }
+}
+
+async fn start_sp() -> RunningSp {
+    RunningSp::start(SpConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        database: DatabaseLocation::Temporary,
+        bootstrap_token: Some("certify-test-token".into()),
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn passing_scenarios_exit_0_and_write_both_reports() {
+    let features = features_dir(&[("discovery.feature", PASSING_FEATURE)]);
+    let reports = tempfile::tempdir().unwrap();
+    let report_dir = reports.path().join("run");
+    let outcome = certify::run(&CertifyOptions {
+        report_dir: Some(report_dir.clone()),
+        ..options(features.path())
+    })
+    .await;
+    let Outcome::Passed(summary) = &outcome else {
+        panic!("expected the run to pass, got {outcome:?}");
+    };
+    assert_eq!(summary.passed_scenarios, 2);
+    assert_eq!(outcome.exit_code(), 0);
+    let junit = std::fs::read_to_string(report_dir.join("junit.xml")).unwrap();
+    assert!(junit.contains("the service provider configuration is readable"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report_dir.join("cucumber.json")).unwrap())
+            .unwrap();
+    assert_eq!(json[0]["name"], "Discovery for the certify tests");
+}
+
+#[tokio::test]
+async fn a_failing_scenario_exits_1() {
+    let features = features_dir(&[
+        ("discovery.feature", PASSING_FEATURE),
+        ("failing.feature", FAILING_FEATURE),
+    ]);
+    let outcome = certify::run(&options(features.path())).await;
+    let Outcome::Failed(summary) = &outcome else {
+        panic!("expected the run to fail, got {outcome:?}");
+    };
+    assert_eq!(summary.failed_scenarios, 1);
+    assert_eq!(summary.passed_scenarios, 2);
+    assert_eq!(outcome.exit_code(), 1);
+}
+
+#[tokio::test]
+async fn an_external_target_skips_the_reference_sp_scenarios() {
+    let sp = start_sp().await;
+    let features = features_dir(&[("discovery.feature", PASSING_FEATURE)]);
+    let outcome = certify::run(&CertifyOptions {
+        target: Some(ExternalTarget {
+            base_url: sp.base_url().to_owned(),
+            token: "certify-test-token".into(),
+        }),
+        ..options(features.path())
+    })
+    .await;
+    let Outcome::Passed(summary) = &outcome else {
+        panic!("expected the run to pass, got {outcome:?}");
+    };
+    assert_eq!(summary.passed_scenarios, 1);
+    assert_eq!(summary.skipped_reference_sp, 1);
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_token_exits_2_before_any_scenario() {
+    let sp = start_sp().await;
+    let features = features_dir(&[("discovery.feature", PASSING_FEATURE)]);
+    let outcome = certify::run(&CertifyOptions {
+        target: Some(ExternalTarget {
+            base_url: sp.base_url().to_owned(),
+            token: "not-the-token".into(),
+        }),
+        ..options(features.path())
+    })
+    .await;
+    assert!(
+        matches!(
+            &outcome,
+            Outcome::NotRun(CertifyError::Unauthorized { status: 401, .. })
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(outcome.exit_code(), 2);
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_target_exits_2_with_the_reason() {
+    // A port that was just free: nothing listens there.
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let features = features_dir(&[("discovery.feature", PASSING_FEATURE)]);
+    let outcome = certify::run(&CertifyOptions {
+        target: Some(ExternalTarget {
+            base_url: format!("http://{address}/scim/v2"),
+            token: "t".into(),
+        }),
+        ..options(features.path())
+    })
+    .await;
+    let Outcome::NotRun(error) = &outcome else {
+        panic!("expected the run not to start, got {outcome:?}");
+    };
+    assert!(
+        error.to_string().contains("unreachable"),
+        "the message says what is wrong: {error}"
+    );
+    assert_eq!(outcome.exit_code(), 2);
+}
+
+#[tokio::test]
+async fn a_missing_features_directory_exits_2() {
+    let outcome = certify::run(&options(Path::new("/nonexistent/idpsim/features"))).await;
+    assert!(matches!(
+        outcome,
+        Outcome::NotRun(CertifyError::FeaturesMissing(_))
+    ));
+}
