@@ -1,6 +1,7 @@
--- The reference SP's store: organizations (tenants), their bearer tokens, SCIM resources and
--- group memberships. Resource bodies are the canonical SCIM JSON without `id` and `meta`; the
--- columns beside them exist for lookups and uniqueness.
+-- The reference SP's store: organizations (tenants), their bearer tokens and SCIM resources.
+-- Resource bodies are the canonical SCIM JSON without `id` and `meta`. The server keeps a
+-- copy of every resource in memory (loaded at start); this database is what makes a
+-- write durable and what survives a restart.
 
 CREATE TABLE organizations (
     id TEXT PRIMARY KEY NOT NULL,
@@ -28,30 +29,12 @@ CREATE TABLE resources (
     created TEXT NOT NULL,
     last_modified TEXT NOT NULL,
     -- Lower-cased userName (User) or displayName (Group): both unique per organization,
-    -- compared case-insensitively (RFC 7643 §4.1 userName is caseExact false).
+    -- compared case-insensitively (RFC 7643 §4.1: userName is caseExact false). The server
+    -- checks this before writing; the index guards against a bug ever storing a duplicate.
     unique_name TEXT,
-    -- The name shown for the resource in `members.display` and `groups.display`.
-    display TEXT,
-    external_id TEXT,
     body TEXT NOT NULL,
     PRIMARY KEY (organization_id, resource_type, id)
 ) WITHOUT ROWID;
 
 CREATE UNIQUE INDEX resources_by_unique_name
     ON resources (organization_id, resource_type, unique_name);
-CREATE INDEX resources_by_external_id
-    ON resources (organization_id, resource_type, external_id);
-
--- Direct memberships, mirrored from each Group's `members` so that a User's `groups` and the
--- clean-up after a deletion are index lookups.
-CREATE TABLE memberships (
-    organization_id TEXT NOT NULL,
-    group_id TEXT NOT NULL,
-    member_id TEXT NOT NULL,
-    PRIMARY KEY (organization_id, group_id, member_id)
-) WITHOUT ROWID;
-
-CREATE INDEX memberships_by_member ON memberships (organization_id, member_id);
-
--- Member references name an id without its resource type.
-CREATE INDEX resources_by_id ON resources (organization_id, id);

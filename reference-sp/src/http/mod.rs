@@ -6,7 +6,7 @@ mod discovery;
 mod resources;
 
 use crate::error::ApiError;
-use crate::store::{GroupRef, MemberRef, ResourceType, Store, StoredResource};
+use crate::store::{OrganizationData, ResourceType, Store, StoredResource};
 use crate::tenants::TokenIndex;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
@@ -15,10 +15,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use idpsim_scim::ScimError;
 use idpsim_scim::discovery::ServiceProviderFeatures;
-use idpsim_scim::{ScimError, ScimResult};
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The media type of SCIM messages (RFC 7644 §3.1).
@@ -175,50 +174,23 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
     }
 }
 
-/// What rendered resources show of others: each User's groups, each Group's members.
-#[derive(Debug, Default)]
-pub(crate) struct Related {
-    groups: HashMap<String, Vec<GroupRef>>,
-    members: HashMap<String, HashMap<String, MemberRef>>,
-}
-
 impl Shared {
-    /// The relations of the resources `ids` of `resource_type` (of all of them when `None`).
-    pub(crate) async fn related(
-        &self,
-        organization_id: &str,
-        resource_type: ResourceType,
-        ids: Option<&[&str]>,
-    ) -> ScimResult<Related> {
-        Ok(match resource_type {
-            ResourceType::User => Related {
-                groups: self.store.groups_of(organization_id, ids).await?,
-                members: HashMap::new(),
-            },
-            ResourceType::Group => Related {
-                groups: HashMap::new(),
-                members: self.store.members_of(organization_id, ids).await?,
-            },
-        })
-    }
-
     /// The resource as a client sees it: `schemas`, `id`, the stored attributes, a User's
     /// computed `groups`, each Group member's `type`, `display` and `$ref`, and `meta`
     /// (RFC 7643 §3.1, §4.1.2, §4.2).
-    pub(crate) fn render(&self, resource: &StoredResource, related: &Related) -> Value {
+    pub(crate) fn render(&self, resource: &StoredResource, data: &OrganizationData) -> Value {
         let mut rendered = Map::with_capacity(resource.body.len() + 3);
         if let Some(schemas) = resource.body.get("schemas") {
             rendered.insert("schemas".into(), schemas.clone());
         }
         rendered.insert("id".into(), Value::String(resource.id.clone()));
-        let members = related.members.get(&resource.id);
         for (name, value) in &resource.body {
-            match (name.as_str(), value, members) {
-                ("schemas", _, _) => {}
-                ("members", Value::Array(listed), Some(current)) => {
+            match (name.as_str(), value) {
+                ("schemas", _) => {}
+                ("members", Value::Array(listed)) => {
                     let listed = listed
                         .iter()
-                        .map(|member| self.render_member(member, current))
+                        .map(|member| self.render_member(member, data))
                         .collect();
                     rendered.insert(name.clone(), Value::Array(listed));
                 }
@@ -227,17 +199,21 @@ impl Shared {
                 }
             }
         }
-        if let Some(groups) = related.groups.get(&resource.id).filter(|g| !g.is_empty()) {
+        let groups = data.groups_of(&resource.id);
+        if resource.resource_type == ResourceType::User && !groups.is_empty() {
             let groups: Vec<Value> = groups
                 .iter()
-                .map(|group| {
+                .map(|group_id| {
                     let mut entry = Map::new();
-                    entry.insert("value".into(), json!(group.id));
+                    entry.insert("value".into(), json!(group_id));
                     entry.insert(
                         "$ref".into(),
-                        json!(format!("{}/Groups/{}", self.base_url, group.id)),
+                        json!(format!("{}/Groups/{group_id}", self.base_url)),
                     );
-                    if let Some(display) = &group.display {
+                    if let Some(display) = data
+                        .get(ResourceType::Group, group_id)
+                        .and_then(|group| display_name(group))
+                    {
                         entry.insert("display".into(), json!(display));
                     }
                     entry.insert("type".into(), json!("direct"));
@@ -260,23 +236,29 @@ impl Shared {
     }
 
     /// A member as stored, with its current `type`, `display` and `$ref`.
-    fn render_member(&self, member: &Value, current: &HashMap<String, MemberRef>) -> Value {
+    fn render_member(&self, member: &Value, data: &OrganizationData) -> Value {
         let mut member = member.clone();
-        let known = member
+        let found = member
             .get("value")
             .and_then(Value::as_str)
-            .and_then(|id| current.get(id).map(|found| (id.to_owned(), found)));
-        if let (Some(map), Some((id, found))) = (member.as_object_mut(), known) {
-            let segment = found.resource_type.segment();
-            map.insert(
-                "$ref".into(),
-                json!(format!("{}/{segment}/{id}", self.base_url)),
-            );
+            .and_then(|id| data.get_any(id));
+        if let (Some(map), Some(found)) = (member.as_object_mut(), found) {
+            map.insert("$ref".into(), json!(found.location(&self.base_url)));
             map.insert("type".into(), json!(found.resource_type.name()));
-            if let Some(display) = &found.display {
+            if let Some(display) = display_name(found) {
                 map.insert("display".into(), json!(display));
             }
         }
         member
     }
+}
+
+/// The name shown for a resource in member and group lists: its displayName, or a user's
+/// userName when it has none.
+fn display_name(resource: &StoredResource) -> Option<&str> {
+    resource
+        .body
+        .get("displayName")
+        .or_else(|| resource.body.get("userName"))
+        .and_then(Value::as_str)
 }

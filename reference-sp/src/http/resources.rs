@@ -4,7 +4,9 @@
 use super::auth::Tenant;
 use super::{AppState, Endpoint, FEATURES, ScimBody, Shared, scim_json};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{Mutation, Narrowing, Outcome, ResourceType, StoredResource, etag_matches};
+use crate::store::{
+    Mutation, Narrowing, OrganizationData, Outcome, ResourceType, StoredResource, etag_matches,
+};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -81,17 +83,11 @@ pub(crate) async fn search_all(
         })));
     };
     let (start_index, count, sort) = (first.start_index, first.count, first.sort.clone());
+    let data = state.store.organization(&tenant.organization_id);
     let mut matched = Vec::new();
     for (resource_type, query) in &queries {
-        let stored = state
-            .store
-            .list(&tenant.organization_id, *resource_type, &Narrowing::All)
-            .await?;
-        let related = state
-            .related(&tenant.organization_id, *resource_type, None)
-            .await?;
-        for resource in &stored {
-            let rendered = state.render(resource, &related);
+        for resource in &data.select(*resource_type, &Narrowing::All) {
+            let rendered = state.render(resource, &data);
             let keep = match (&query.filter, rendered.as_object()) {
                 (Some(filter), Some(map)) => filter.matches(map, resource_type.schema())?,
                 _ => true,
@@ -135,10 +131,9 @@ pub(crate) async fn fetch(
     params: QueryParams,
 ) -> ApiResult<Response> {
     let projection = projection(params, resource_type)?;
-    let resource = state
-        .store
-        .get(&tenant.organization_id, resource_type, &id)
-        .await?
+    let data = state.store.organization(&tenant.organization_id);
+    let resource = data
+        .get(resource_type, &id)
         .ok_or_else(|| not_found(resource_type, &id))?;
     let cached = headers
         .get(header::IF_NONE_MATCH)
@@ -146,12 +141,10 @@ pub(crate) async fn fetch(
         .is_some_and(|wanted| etag_matches(wanted, &resource.etag()));
     if cached {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        insert_etag(&mut response, &resource);
+        insert_etag(&mut response, resource);
         return Ok(response);
     }
-    state
-        .answer_resource(&tenant, StatusCode::OK, &resource, &projection)
-        .await
+    Ok(state.answer_resource(&data, StatusCode::OK, resource, &projection))
 }
 
 /// `POST /Users`: 201 with `Location` (RFC 7644 §3.3).
@@ -283,18 +276,11 @@ impl Shared {
             .filter
             .as_ref()
             .map_or(Narrowing::All, |filter| narrowing(filter, resource_type));
-        let stored = self
-            .store
-            .list(&tenant.organization_id, resource_type, &narrowing)
-            .await?;
-        let ids: Vec<&str> = stored.iter().map(|resource| resource.id.as_str()).collect();
-        let scope = (narrowing != Narrowing::All).then_some(ids.as_slice());
-        let related = self
-            .related(&tenant.organization_id, resource_type, scope)
-            .await?;
-        let rendered = stored
+        let data = self.store.organization(&tenant.organization_id);
+        let rendered = data
+            .select(resource_type, &narrowing)
             .iter()
-            .map(|resource| self.render(resource, &related))
+            .map(|resource| self.render(resource, &data))
             .collect();
         Ok(scim_json(StatusCode::OK, &query.run(rendered, schema)?))
     }
@@ -313,8 +299,8 @@ impl Shared {
             .await?
         {
             Outcome::Resource(resource) => {
-                self.answer_resource(tenant, status, &resource, projection)
-                    .await
+                let data = self.store.organization(&tenant.organization_id);
+                Ok(self.answer_resource(&data, status, &resource, projection))
             }
             Outcome::Deleted | Outcome::Bulk(_) => Err(ApiError(ScimError::Internal(
                 "the store did not answer with a resource".into(),
@@ -323,21 +309,14 @@ impl Shared {
     }
 
     /// One resource, projected, with its `ETag` (and `Location` when it was just created).
-    async fn answer_resource(
+    fn answer_resource(
         &self,
-        tenant: &Tenant,
+        data: &OrganizationData,
         status: StatusCode,
         resource: &StoredResource,
         projection: &Projection,
-    ) -> ApiResult<Response> {
-        let related = self
-            .related(
-                &tenant.organization_id,
-                resource.resource_type,
-                Some(&[resource.id.as_str()]),
-            )
-            .await?;
-        let rendered = self.render(resource, &related);
+    ) -> Response {
+        let rendered = self.render(resource, data);
         let schema = resource.resource_type.schema();
         let mut response = scim_json(status, &projection.apply(&rendered, schema));
         insert_etag(&mut response, resource);
@@ -346,12 +325,12 @@ impl Shared {
         {
             response.headers_mut().insert(header::LOCATION, location);
         }
-        Ok(response)
+        response
     }
 }
 
-/// The rows a filter can be narrowed to through an index: an `eq` on `id`, `externalId`,
-/// a User's `userName` or a Group's `displayName`, alone or in an `and`. The whole filter is
+/// The resources a filter can be narrowed to through an index: an `eq` on `id`, a User's
+/// `userName` or a Group's `displayName`, alone or in an `and`. The whole filter is
 /// still evaluated on what the index returns, so this only has to select a superset.
 fn narrowing(filter: &Filter, resource_type: ResourceType) -> Narrowing {
     match filter {
@@ -380,7 +359,6 @@ fn indexed(path: &AttrPath, resource_type: ResourceType, text: &str) -> Option<N
     let name = path.name.to_ascii_lowercase();
     match (name.as_str(), resource_type) {
         ("id", _) => Some(Narrowing::Id(text.to_owned())),
-        ("externalid", _) => Some(Narrowing::ExternalId(text.to_owned())),
         ("username", ResourceType::User) | ("displayname", ResourceType::Group) => {
             Some(Narrowing::UniqueName(text.to_owned()))
         }

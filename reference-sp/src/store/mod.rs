@@ -1,21 +1,22 @@
-//! The embedded SQLite store.
+//! The store: SQLite for durability, an in-memory dataset for reads.
 //!
-//! Reads go through a small connection pool (WAL lets them run beside a write). Every SCIM
-//! write goes to one writer task that owns its own connection: it applies commands one after
-//! the other, so a read-modify-write such as a PATCH never loses a concurrent change, and it
-//! commits the commands that queued up meanwhile in one transaction (group commit), each
-//! inside its own savepoint so that a failed command leaves nothing behind.
+//! Every SCIM write goes to one writer task that owns its own connection. It applies the
+//! writes one after the other (a read-modify-write such as a PATCH never loses a concurrent
+//! change), commits the writes that queued up meanwhile in one transaction (group commit),
+//! and then publishes the new dataset. Reads never touch the database: they take the
+//! published dataset, which only ever holds committed data.
 
+mod dataset;
 mod mutations;
 mod records;
 mod writer;
 
-pub(crate) use records::{
-    GroupRef, MemberRef, Narrowing, ResourceType, StoredResource, etag_matches,
-};
+pub(crate) use dataset::OrganizationData;
+pub(crate) use records::{Narrowing, ResourceType, StoredResource, etag_matches};
 pub(crate) use writer::{Mutation, Outcome};
 
 use crate::error::SpError;
+use dataset::Dataset;
 use idpsim_scim::{ScimError, ScimResult};
 use sqlx::ConnectOptions as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -23,17 +24,16 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, SqlSafeStr as _};
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// How long a connection waits for the write lock before it gives up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Read connections in the pool.
-const READ_CONNECTIONS: u32 = 4;
+/// Connections for loading and for the administration of organizations and tokens.
+const POOL_CONNECTIONS: u32 = 2;
 /// Commands waiting for the writer before senders have to wait.
 const WRITE_QUEUE: usize = 1024;
 
@@ -52,6 +52,7 @@ fn migrator() -> Migrator {
 #[derive(Clone)]
 pub(crate) struct Store {
     pool: SqlitePool,
+    published: Arc<RwLock<Arc<Dataset>>>,
     writer: mpsc::Sender<writer::Job>,
 }
 
@@ -59,8 +60,8 @@ pub(crate) struct Store {
 pub(crate) type WriterTask = JoinHandle<()>;
 
 impl Store {
-    /// Opens (creating if missing) the database at `path`, migrates it and starts the writer.
-    /// `base_url` is the SCIM base URL, for the locations in bulk responses.
+    /// Opens (creating if missing) the database at `path`, migrates it, loads the dataset
+    /// and starts the writer. `base_url` is the SCIM base URL, for bulk response locations.
     pub(crate) async fn open(
         path: &Path,
         base_url: String,
@@ -74,16 +75,29 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
-            .max_connections(READ_CONNECTIONS)
+            .max_connections(POOL_CONNECTIONS)
             .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
+        let rows = sqlx::query(
+            "SELECT organization_id, resource_type, id, version, created, last_modified, body \
+             FROM resources",
+        )
+        .fetch_all(&pool)
+        .await?;
+        let published = Arc::new(RwLock::new(Arc::new(Dataset::from_rows(&rows)?)));
         let connection = options.connect().await?;
         let (sender, receiver) = mpsc::channel(WRITE_QUEUE);
-        let task = tokio::spawn(writer::run(connection, receiver, base_url));
+        let task = tokio::spawn(writer::run(
+            connection,
+            receiver,
+            Arc::clone(&published),
+            base_url,
+        ));
         Ok((
             Store {
                 pool,
+                published,
                 writer: sender,
             },
             task,
@@ -95,9 +109,17 @@ impl Store {
         &self.pool
     }
 
-    /// Closes the read pool (the writer stops when the last handle is dropped).
+    /// Closes the pool (the writer stops when the last handle is dropped).
     pub(crate) async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The organization's committed data, as of now (later writes do not change it).
+    pub(crate) fn organization(&self, organization_id: &str) -> OrganizationData {
+        self.published
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .organization(organization_id)
     }
 
     /// Sends `mutation` to the writer and waits until it is committed (or refused).
@@ -115,54 +137,6 @@ impl Store {
         let stopped = || ScimError::Internal("the store is shutting down".into());
         self.writer.send(job).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
-    }
-
-    /// The resource `id` of `resource_type` in the organization, if it exists.
-    pub(crate) async fn get(
-        &self,
-        organization_id: &str,
-        resource_type: ResourceType,
-        id: &str,
-    ) -> ScimResult<Option<StoredResource>> {
-        records::fetch_resource(&self.pool, organization_id, resource_type, id)
-            .await
-            .map_err(storage_error)
-    }
-
-    /// The organization's resources of `resource_type`, narrowed down by an indexed column.
-    pub(crate) async fn list(
-        &self,
-        organization_id: &str,
-        resource_type: ResourceType,
-        narrowing: &Narrowing,
-    ) -> ScimResult<Vec<StoredResource>> {
-        records::fetch_resources(&self.pool, organization_id, resource_type, narrowing)
-            .await
-            .map_err(storage_error)
-    }
-
-    /// The groups each of `member_ids` belongs to directly (every member's when `None`).
-    pub(crate) async fn groups_of(
-        &self,
-        organization_id: &str,
-        member_ids: Option<&[&str]>,
-    ) -> ScimResult<HashMap<String, Vec<GroupRef>>> {
-        records::fetch_groups_of(&self.pool, organization_id, member_ids)
-            .await
-            .map_err(storage_error)
-    }
-}
-
-impl Store {
-    /// The current members of each of `group_ids` (of every group when `None`).
-    pub(crate) async fn members_of(
-        &self,
-        organization_id: &str,
-        group_ids: Option<&[&str]>,
-    ) -> ScimResult<HashMap<String, HashMap<String, MemberRef>>> {
-        records::fetch_members_of(&self.pool, organization_id, group_ids)
-            .await
-            .map_err(storage_error)
     }
 }
 

@@ -1,98 +1,325 @@
-//! The SCIM writes, run on the writer's connection inside its transaction.
+//! The SCIM writes. Each runs on the writer's working copy of one organization's data and
+//! records the row changes that make it durable; a write that fails records nothing.
 
-use super::records::{ResourceType, StoredResource, etag_matches, fetch_resource};
-use super::storage_error;
-use super::writer::{Mutation, close_savepoint, open_savepoint};
+use super::dataset::{OrganizationData, member_ids, unique_name};
+use super::records::{ResourceType, StoredResource, etag_matches};
+use super::writer::Mutation;
 use idpsim_scim::bulk::{
     BulkMethod, BulkOperation, BulkOperationResult, BulkRequest, resolve_bulk_ids,
 };
 use idpsim_scim::{PatchRequest, ScimError, ScimResult, apply_patch, prepare_write};
+use imbl::OrdSet;
 use serde_json::{Map, Value};
-use sqlx::{Row as _, SqliteConnection};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-/// Applies one create, replace, patch or delete. Returns the resource as it now is, or
-/// `None` when it was deleted (or deactivated in its place).
-pub(super) async fn apply(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-    mutation: Mutation,
-) -> ScimResult<Option<StoredResource>> {
-    match mutation {
-        Mutation::Create {
-            resource_type,
-            body,
-        } => {
-            let canonical = prepare_write(&body, resource_type.schema(), None)?;
-            let now = now();
-            let created = StoredResource {
+/// A change to one row of the `resources` table.
+#[derive(Debug)]
+pub(super) enum RowChange {
+    /// Insert or update the resource.
+    Put {
+        /// Its organization.
+        organization_id: Arc<str>,
+        /// The resource as it now is.
+        resource: Arc<StoredResource>,
+    },
+    /// Delete the resource.
+    Delete {
+        /// Its organization.
+        organization_id: Arc<str>,
+        /// User or Group.
+        resource_type: ResourceType,
+        /// Its id.
+        id: String,
+    },
+}
+
+/// One write in progress: the organization's working data and the row changes so far.
+pub(super) struct Work<'w> {
+    /// The organization written to.
+    pub(super) organization_id: &'w Arc<str>,
+    /// Its data, changed in place.
+    pub(super) data: &'w mut OrganizationData,
+    /// The row changes, appended to.
+    pub(super) changes: &'w mut Vec<RowChange>,
+    /// Whether DELETE deactivates users in this organization.
+    pub(super) deactivates_users: bool,
+}
+
+impl Work<'_> {
+    /// Applies one create, replace, patch or delete. Returns the resource as it now is, or
+    /// `None` when it was deleted (or deactivated in its place).
+    pub(super) fn apply(&mut self, mutation: Mutation) -> ScimResult<Option<Arc<StoredResource>>> {
+        match mutation {
+            Mutation::Create {
                 resource_type,
-                id: uuid::Uuid::new_v4().to_string(),
-                version: 1,
-                created: now.clone(),
-                last_modified: now,
-                body: canonical,
-            };
-            save(connection, organization_id, None, created)
-                .await
-                .map(Some)
-        }
-        Mutation::Replace {
-            resource_type,
-            id,
-            body,
-            if_match,
-        } => {
-            let existing = load(connection, organization_id, resource_type, &id).await?;
-            check_precondition(if_match.as_deref(), &existing)?;
-            let canonical = prepare_write(&body, resource_type.schema(), Some(&existing.body))?;
-            let replaced = existing.with_body(canonical);
-            save(connection, organization_id, Some(&existing), replaced)
-                .await
-                .map(Some)
-        }
-        Mutation::Patch {
-            resource_type,
-            id,
-            request,
-            if_match,
-        } => {
-            let existing = load(connection, organization_id, resource_type, &id).await?;
-            check_precondition(if_match.as_deref(), &existing)?;
-            let patched = apply_patch(&existing.body, &request, resource_type.schema())?;
-            let patched = existing.with_body(patched);
-            save(connection, organization_id, Some(&existing), patched)
-                .await
-                .map(Some)
-        }
-        Mutation::Delete {
-            resource_type,
-            id,
-            if_match,
-        } => {
-            let existing = load(connection, organization_id, resource_type, &id).await?;
-            check_precondition(if_match.as_deref(), &existing)?;
-            if resource_type == ResourceType::User
-                && deactivates_instead_of_deleting(connection, organization_id).await?
-            {
-                let mut body = existing.body.clone();
-                body.insert("active".into(), Value::Bool(false));
-                let deactivated = existing.with_body(body);
-                save(connection, organization_id, Some(&existing), deactivated).await?;
-            } else {
-                delete(connection, organization_id, &existing).await?;
+                body,
+            } => {
+                let canonical = prepare_write(&body, resource_type.schema(), None)?;
+                let now = now();
+                let created = StoredResource {
+                    resource_type,
+                    id: uuid::Uuid::now_v7().to_string(),
+                    version: 1,
+                    created: now.clone(),
+                    last_modified: now,
+                    body: canonical,
+                };
+                self.save(None, created).map(Some)
             }
-            Ok(None)
+            Mutation::Replace {
+                resource_type,
+                id,
+                body,
+                if_match,
+            } => {
+                let existing = self.load(resource_type, &id)?;
+                check_precondition(if_match.as_deref(), &existing)?;
+                let canonical = prepare_write(&body, resource_type.schema(), Some(&existing.body))?;
+                self.save(Some(&existing), existing.with_body(canonical))
+                    .map(Some)
+            }
+            Mutation::Patch {
+                resource_type,
+                id,
+                request,
+                if_match,
+            } => {
+                let existing = self.load(resource_type, &id)?;
+                check_precondition(if_match.as_deref(), &existing)?;
+                let patched = apply_patch(&existing.body, &request, resource_type.schema())?;
+                self.save(Some(&existing), existing.with_body(patched))
+                    .map(Some)
+            }
+            Mutation::Delete {
+                resource_type,
+                id,
+                if_match,
+            } => {
+                let existing = self.load(resource_type, &id)?;
+                check_precondition(if_match.as_deref(), &existing)?;
+                if resource_type == ResourceType::User && self.deactivates_users {
+                    let mut body = existing.body.clone();
+                    body.insert("active".into(), Value::Bool(false));
+                    self.save(Some(&existing), existing.with_body(body))?;
+                } else {
+                    self.delete(&existing)?;
+                }
+                Ok(None)
+            }
+            Mutation::Bulk(_) => Err(ScimError::InvalidValue(
+                "a bulk operation cannot be another bulk request".into(),
+            )),
         }
-        Mutation::Bulk(_) => Err(ScimError::InvalidValue(
-            "a bulk operation cannot be another bulk request".into(),
-        )),
+    }
+
+    fn load(&self, resource_type: ResourceType, id: &str) -> ScimResult<Arc<StoredResource>> {
+        self.data.get(resource_type, id).cloned().ok_or_else(|| {
+            ScimError::NotFound(format!("{} `{id}` not found", resource_type.name()))
+        })
+    }
+
+    /// Stores `resource` (new when `previous` is `None`) once its group members are checked
+    /// and its unique name is free. A write that changes nothing keeps the old version.
+    fn save(
+        &mut self,
+        previous: Option<&Arc<StoredResource>>,
+        mut resource: StoredResource,
+    ) -> ScimResult<Arc<StoredResource>> {
+        if resource.resource_type == ResourceType::Group {
+            let known = previous.map(|group| member_ids(group)).unwrap_or_default();
+            settle_members(self.data, &mut resource, &known)?;
+        }
+        if let Some(previous) = previous.filter(|previous| previous.body == resource.body) {
+            return Ok(Arc::clone(previous));
+        }
+        if let Some(name) = unique_name(&resource)
+            && let Some(holder) = self.data.holder_of_name(resource.resource_type, &name)
+            && holder != resource.id
+        {
+            let attribute = match resource.resource_type {
+                ResourceType::User => "userName",
+                ResourceType::Group => "displayName",
+            };
+            return Err(ScimError::Uniqueness(format!(
+                "{attribute} `{name}` is already taken (ignoring case) by {} `{holder}`",
+                resource.resource_type.name()
+            )));
+        }
+        let resource = Arc::new(resource);
+        self.data.put(Arc::clone(&resource));
+        self.changes.push(RowChange::Put {
+            organization_id: Arc::clone(self.organization_id),
+            resource: Arc::clone(&resource),
+        });
+        Ok(resource)
+    }
+
+    /// Deletes `resource` after taking it out of every group that lists it (each such group
+    /// gets a new version, as its `members` changed).
+    fn delete(&mut self, resource: &StoredResource) -> ScimResult<()> {
+        for parent_id in self.data.groups_of(&resource.id) {
+            let parent = self.load(ResourceType::Group, &parent_id)?;
+            let mut body = parent.body.clone();
+            if let Some(Value::Array(members)) = body.get_mut("members") {
+                members.retain(|member| {
+                    member.get("value").and_then(Value::as_str) != Some(resource.id.as_str())
+                });
+                if members.is_empty() {
+                    body.remove("members");
+                }
+            }
+            self.save(Some(&parent), parent.with_body(body))?;
+        }
+        self.data.remove(resource);
+        self.changes.push(RowChange::Delete {
+            organization_id: Arc::clone(self.organization_id),
+            resource_type: resource.resource_type,
+            id: resource.id.clone(),
+        });
+        Ok(())
+    }
+
+    /// Runs a bulk request (RFC 7644 §3.7): operations in dependency order, each all or
+    /// nothing, `bulkId:` references replaced by the ids created, stopping once
+    /// `failOnErrors` operations have failed.
+    pub(super) fn bulk(
+        &mut self,
+        request: &BulkRequest,
+        base_url: &str,
+    ) -> Vec<BulkOperationResult> {
+        let plan = request.execution_plan();
+        let error_limit = request.fail_on_errors.unwrap_or(usize::MAX);
+        let mut created_ids: HashMap<String, String> = HashMap::new();
+        let mut results = Vec::with_capacity(request.operations.len());
+        let mut errors = 0;
+        for operation in plan.order.iter().filter_map(|&i| request.operations.get(i)) {
+            if errors >= error_limit {
+                return results;
+            }
+            let (data_before, changes_before) = (self.data.clone(), self.changes.len());
+            match self.run_bulk_operation(operation, &created_ids, base_url) {
+                Ok((result, created)) => {
+                    if let (Some(bulk_id), Some(id)) = (&operation.bulk_id, created) {
+                        created_ids.insert(bulk_id.clone(), id);
+                    }
+                    results.push(result);
+                }
+                Err(error) => {
+                    *self.data = data_before;
+                    self.changes.truncate(changes_before);
+                    errors += 1;
+                    results.push(BulkOperationResult::failed(operation, &error));
+                }
+            }
+        }
+        for (index, error) in &plan.unrunnable {
+            if errors >= error_limit {
+                break;
+            }
+            if let Some(operation) = request.operations.get(*index) {
+                errors += 1;
+                results.push(BulkOperationResult::failed(operation, error));
+            }
+        }
+        results
+    }
+
+    /// One bulk operation; on success its result and, for a POST, the id it created.
+    fn run_bulk_operation(
+        &mut self,
+        operation: &BulkOperation,
+        created_ids: &HashMap<String, String>,
+        base_url: &str,
+    ) -> ScimResult<(BulkOperationResult, Option<String>)> {
+        let resolved = resolve_bulk_ids(operation, created_ids)?;
+        let (resource_type, id) = bulk_target(&resolved.path)?;
+        let data = || {
+            resolved.data.clone().ok_or_else(|| {
+                ScimError::InvalidSyntax("`data` is required for POST, PUT and PATCH".into())
+            })
+        };
+        let if_match = resolved.version.clone();
+        let (mutation, status) = match (resolved.method, id.clone()) {
+            (BulkMethod::Post, None) => (
+                Mutation::Create {
+                    resource_type,
+                    body: data()?,
+                },
+                201,
+            ),
+            (BulkMethod::Put, Some(id)) => (
+                Mutation::Replace {
+                    resource_type,
+                    id,
+                    body: data()?,
+                    if_match,
+                },
+                200,
+            ),
+            (BulkMethod::Patch, Some(id)) => (
+                Mutation::Patch {
+                    resource_type,
+                    id,
+                    request: PatchRequest::parse(&data()?)?,
+                    if_match,
+                },
+                200,
+            ),
+            (BulkMethod::Delete, Some(id)) => (
+                Mutation::Delete {
+                    resource_type,
+                    id,
+                    if_match,
+                },
+                204,
+            ),
+            (BulkMethod::Post, Some(_)) => {
+                return Err(ScimError::InvalidValue(format!(
+                    "a bulk POST goes to the endpoint `/{}`, not to a resource",
+                    resource_type.segment()
+                )));
+            }
+            (method, None) => {
+                return Err(ScimError::InvalidValue(format!(
+                    "a bulk {} needs the resource's path, e.g. `/{}/{{id}}`",
+                    method.as_str(),
+                    resource_type.segment()
+                )));
+            }
+        };
+        let (location, version, created) = match self.apply(mutation)? {
+            Some(resource) => (
+                resource.location(base_url),
+                Some(resource.etag()),
+                (status == 201).then(|| resource.id.clone()),
+            ),
+            None => (
+                format!(
+                    "{base_url}/{}/{}",
+                    resource_type.segment(),
+                    id.unwrap_or_default()
+                ),
+                None,
+                None,
+            ),
+        };
+        Ok((
+            BulkOperationResult {
+                method: resolved.method,
+                bulk_id: resolved.bulk_id.clone(),
+                location: Some(location),
+                version,
+                status,
+                response: None,
+            },
+            created,
+        ))
     }
 }
 
 impl StoredResource {
-    /// This resource with `body`, as a new version when the body changed: a write that
-    /// changes nothing keeps the ETag, so a client's cached version stays valid.
+    /// This resource with `body`, as a new version when the body changed.
     fn with_body(&self, body: Map<String, Value>) -> StoredResource {
         if body == self.body {
             return self.clone();
@@ -111,18 +338,6 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-async fn load(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-    resource_type: ResourceType,
-    id: &str,
-) -> ScimResult<StoredResource> {
-    fetch_resource(&mut *connection, organization_id, resource_type, id)
-        .await
-        .map_err(storage_error)?
-        .ok_or_else(|| ScimError::NotFound(format!("{} `{id}` not found", resource_type.name())))
-}
-
 /// RFC 7644 §3.14: a write with `If-Match` only applies to the version it names.
 fn check_precondition(if_match: Option<&str>, current: &StoredResource) -> ScimResult<()> {
     match if_match {
@@ -137,159 +352,19 @@ fn check_precondition(if_match: Option<&str>, current: &StoredResource) -> ScimR
     }
 }
 
-async fn deactivates_instead_of_deleting(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-) -> ScimResult<bool> {
-    let policy: Option<String> =
-        sqlx::query_scalar("SELECT deletion_policy FROM organizations WHERE id = ?1")
-            .bind(organization_id)
-            .fetch_optional(&mut *connection)
-            .await
-            .map_err(storage_error)?;
-    Ok(policy.as_deref() == Some(crate::tenants::DEACTIVATE_POLICY))
-}
-
-/// The columns kept beside the body for lookups: the unique name (lower-cased), the name
-/// shown in member lists, and the externalId.
-struct IndexedColumns {
-    unique_name: Option<String>,
-    display: Option<String>,
-    external_id: Option<String>,
-}
-
-impl IndexedColumns {
-    fn of(resource: &StoredResource) -> IndexedColumns {
-        let text = |name: &str| {
-            resource
-                .body
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let (unique, display) = match resource.resource_type {
-            ResourceType::User => (text("userName"), text("displayName").or(text("userName"))),
-            ResourceType::Group => (text("displayName"), text("displayName")),
-        };
-        IndexedColumns {
-            unique_name: unique.map(|name| name.to_lowercase()),
-            display,
-            external_id: text("externalId"),
-        }
-    }
-}
-
-/// Stores `resource` (new when `previous` is `None`): checks that its name is free, checks
-/// and de-duplicates a group's members, and keeps the membership index in step.
-async fn save(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-    previous: Option<&StoredResource>,
-    mut resource: StoredResource,
-) -> ScimResult<StoredResource> {
-    let columns = IndexedColumns::of(&resource);
-    if let Some(unique_name) = &columns.unique_name {
-        ensure_name_is_free(connection, organization_id, &resource, unique_name).await?;
-    }
-    let members = if resource.resource_type == ResourceType::Group {
-        let known = previous
-            .map(|group| member_ids(&group.body))
-            .unwrap_or_default();
-        Some(settle_members(connection, organization_id, &mut resource, &known).await?)
-    } else {
-        None
-    };
-    if let Some(previous) = previous.filter(|previous| previous.body == resource.body) {
-        return Ok(previous.clone());
-    }
-    let body = serde_json::to_string(&resource.body)
-        .map_err(|err| ScimError::Internal(format!("cannot encode the resource: {err}")))?;
-    sqlx::query(
-        "INSERT INTO resources (organization_id, resource_type, id, version, created, \
-         last_modified, unique_name, display, external_id, body) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
-         ON CONFLICT (organization_id, resource_type, id) DO UPDATE SET \
-         version = excluded.version, last_modified = excluded.last_modified, \
-         unique_name = excluded.unique_name, display = excluded.display, \
-         external_id = excluded.external_id, body = excluded.body",
-    )
-    .bind(organization_id)
-    .bind(resource.resource_type.name())
-    .bind(&resource.id)
-    .bind(resource.version)
-    .bind(&resource.created)
-    .bind(&resource.last_modified)
-    .bind(&columns.unique_name)
-    .bind(&columns.display)
-    .bind(&columns.external_id)
-    .bind(body)
-    .execute(&mut *connection)
-    .await
-    .map_err(storage_error)?;
-    if let Some(members) = members {
-        let before = previous
-            .map(|group| member_ids(&group.body))
-            .unwrap_or_default();
-        sync_memberships(connection, organization_id, &resource.id, &before, &members).await?;
-    }
-    Ok(resource)
-}
-
-/// userName is unique per organization ignoring case (RFC 7643 §4.1: `uniqueness: server`,
-/// `caseExact: false`); so is a group's displayName here, since IdPs look groups up by it.
-async fn ensure_name_is_free(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-    resource: &StoredResource,
-    unique_name: &str,
-) -> ScimResult<()> {
-    let holder: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM resources WHERE organization_id = ?1 AND resource_type = ?2 \
-         AND unique_name = ?3 AND id <> ?4 LIMIT 1",
-    )
-    .bind(organization_id)
-    .bind(resource.resource_type.name())
-    .bind(unique_name)
-    .bind(&resource.id)
-    .fetch_optional(&mut *connection)
-    .await
-    .map_err(storage_error)?;
-    match (holder, resource.resource_type) {
-        (None, _) => Ok(()),
-        (Some(holder), ResourceType::User) => Err(ScimError::Uniqueness(format!(
-            "userName `{unique_name}` is already taken (ignoring case) by user `{holder}`"
-        ))),
-        (Some(holder), ResourceType::Group) => Err(ScimError::Uniqueness(format!(
-            "displayName `{unique_name}` is already taken (ignoring case) by group `{holder}`"
-        ))),
-    }
-}
-
-/// The member ids a group body lists.
-fn member_ids(body: &Map<String, Value>) -> HashSet<String> {
-    body.get("members")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|member| member.get("value").and_then(Value::as_str))
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Checks a group's members and drops repeated ones (RFC 7644 §3.5.2.1: adding a member
 /// that is already there changes nothing). Every member must be a user or group of the same
 /// organization, of the `type` it claims; members in `known` were checked before.
-async fn settle_members(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
+fn settle_members(
+    data: &OrganizationData,
     group: &mut StoredResource,
-    known: &HashSet<String>,
-) -> ScimResult<Vec<String>> {
+    known: &OrdSet<String>,
+) -> ScimResult<()> {
+    let group_id = group.id.clone();
     let Some(Value::Array(members)) = group.body.get_mut("members") else {
-        return Ok(Vec::new());
+        return Ok(());
     };
-    let mut ids = Vec::with_capacity(members.len());
-    let mut seen = HashSet::with_capacity(members.len());
+    let mut seen = std::collections::HashSet::with_capacity(members.len());
     let mut kept = Vec::with_capacity(members.len());
     for member in members.drain(..) {
         let id = member
@@ -304,280 +379,33 @@ async fn settle_members(
         if !seen.insert(id.clone()) {
             continue;
         }
-        if id == group.id {
+        if id == group_id {
             return Err(ScimError::InvalidValue(
                 "a group cannot be a member of itself".into(),
             ));
         }
         if !known.contains(&id) {
-            check_member(connection, organization_id, &id, &member).await?;
+            check_member(data, &id, &member)?;
         }
-        ids.push(id);
         kept.push(member);
     }
     *members = kept;
-    Ok(ids)
+    Ok(())
 }
 
-async fn check_member(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-    id: &str,
-    member: &Value,
-) -> ScimResult<()> {
-    let found: Option<String> = sqlx::query_scalar(
-        "SELECT resource_type FROM resources WHERE organization_id = ?1 AND id = ?2",
-    )
-    .bind(organization_id)
-    .bind(id)
-    .fetch_optional(&mut *connection)
-    .await
-    .map_err(storage_error)?;
-    let found = found.ok_or_else(|| {
+fn check_member(data: &OrganizationData, id: &str, member: &Value) -> ScimResult<()> {
+    let found = data.get_any(id).ok_or_else(|| {
         ScimError::InvalidValue(format!(
             "member `{id}` is not a user or group of this organization"
         ))
     })?;
+    let found = found.resource_type.name();
     match member.get("type").and_then(Value::as_str) {
-        Some(claimed) if !claimed.eq_ignore_ascii_case(&found) => Err(ScimError::InvalidValue(
+        Some(claimed) if !claimed.eq_ignore_ascii_case(found) => Err(ScimError::InvalidValue(
             format!("member `{id}` is a {found}, not a {claimed}"),
         )),
         _ => Ok(()),
     }
-}
-
-async fn sync_memberships(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-    group_id: &str,
-    before: &HashSet<String>,
-    after: &[String],
-) -> ScimResult<()> {
-    let after_set: HashSet<&str> = after.iter().map(String::as_str).collect();
-    for removed in before.iter().filter(|id| !after_set.contains(id.as_str())) {
-        sqlx::query(
-            "DELETE FROM memberships WHERE organization_id = ?1 AND group_id = ?2 \
-             AND member_id = ?3",
-        )
-        .bind(organization_id)
-        .bind(group_id)
-        .bind(removed)
-        .execute(&mut *connection)
-        .await
-        .map_err(storage_error)?;
-    }
-    for added in after.iter().filter(|id| !before.contains(*id)) {
-        sqlx::query(
-            "INSERT OR IGNORE INTO memberships (organization_id, group_id, member_id) \
-             VALUES (?1, ?2, ?3)",
-        )
-        .bind(organization_id)
-        .bind(group_id)
-        .bind(added)
-        .execute(&mut *connection)
-        .await
-        .map_err(storage_error)?;
-    }
-    Ok(())
-}
-
-/// Deletes `resource` and takes it out of every group that lists it (each such group gets a
-/// new version, as its `members` changed).
-async fn delete(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-    resource: &StoredResource,
-) -> ScimResult<()> {
-    let parents: Vec<String> = sqlx::query(
-        "SELECT group_id FROM memberships WHERE organization_id = ?1 AND member_id = ?2",
-    )
-    .bind(organization_id)
-    .bind(&resource.id)
-    .fetch_all(&mut *connection)
-    .await
-    .map_err(storage_error)?
-    .iter()
-    .map(|row| row.try_get("group_id"))
-    .collect::<Result<_, _>>()
-    .map_err(storage_error)?;
-    for parent_id in parents {
-        let parent = load(connection, organization_id, ResourceType::Group, &parent_id).await?;
-        let mut body = parent.body.clone();
-        if let Some(Value::Array(members)) = body.get_mut("members") {
-            members.retain(|member| {
-                member.get("value").and_then(Value::as_str) != Some(resource.id.as_str())
-            });
-            if members.is_empty() {
-                body.remove("members");
-            }
-        }
-        let updated = parent.with_body(body);
-        save(connection, organization_id, Some(&parent), updated).await?;
-    }
-    sqlx::query(
-        "DELETE FROM memberships WHERE organization_id = ?1 AND (group_id = ?2 OR member_id = ?2)",
-    )
-    .bind(organization_id)
-    .bind(&resource.id)
-    .execute(&mut *connection)
-    .await
-    .map_err(storage_error)?;
-    sqlx::query(
-        "DELETE FROM resources WHERE organization_id = ?1 AND resource_type = ?2 AND id = ?3",
-    )
-    .bind(organization_id)
-    .bind(resource.resource_type.name())
-    .bind(&resource.id)
-    .execute(&mut *connection)
-    .await
-    .map_err(storage_error)?;
-    Ok(())
-}
-
-/// Runs a bulk request (RFC 7644 §3.7): operations in dependency order, each in its own
-/// savepoint, `bulkId:` references replaced by the ids created, stopping once `failOnErrors`
-/// operations have failed.
-pub(super) async fn bulk(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-    request: &BulkRequest,
-    base_url: &str,
-) -> Vec<BulkOperationResult> {
-    let plan = request.execution_plan();
-    let error_limit = request.fail_on_errors.unwrap_or(usize::MAX);
-    let mut created_ids: HashMap<String, String> = HashMap::new();
-    let mut results = Vec::with_capacity(request.operations.len());
-    let mut errors = 0;
-    for operation in plan.order.iter().filter_map(|&i| request.operations.get(i)) {
-        if errors >= error_limit {
-            return results;
-        }
-        let outcome = run_bulk_operation(
-            connection,
-            organization_id,
-            operation,
-            &created_ids,
-            base_url,
-        )
-        .await;
-        match outcome {
-            Ok((result, created)) => {
-                if let (Some(bulk_id), Some(id)) = (&operation.bulk_id, created) {
-                    created_ids.insert(bulk_id.clone(), id);
-                }
-                results.push(result);
-            }
-            Err(error) => {
-                errors += 1;
-                results.push(BulkOperationResult::failed(operation, &error));
-            }
-        }
-    }
-    for (index, error) in &plan.unrunnable {
-        if errors >= error_limit {
-            break;
-        }
-        if let Some(operation) = request.operations.get(*index) {
-            errors += 1;
-            results.push(BulkOperationResult::failed(operation, error));
-        }
-    }
-    results
-}
-
-/// One bulk operation; on success its result and, for a POST, the id it created.
-async fn run_bulk_operation(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-    operation: &BulkOperation,
-    created_ids: &HashMap<String, String>,
-    base_url: &str,
-) -> ScimResult<(BulkOperationResult, Option<String>)> {
-    let resolved = resolve_bulk_ids(operation, created_ids)?;
-    let (resource_type, id) = bulk_target(&resolved.path)?;
-    let data = || {
-        resolved.data.clone().ok_or_else(|| {
-            ScimError::InvalidSyntax("`data` is required for POST, PUT and PATCH".into())
-        })
-    };
-    let (mutation, status) = match (resolved.method, id.clone()) {
-        (BulkMethod::Post, None) => (
-            Mutation::Create {
-                resource_type,
-                body: data()?,
-            },
-            201,
-        ),
-        (BulkMethod::Put, Some(id)) => (
-            Mutation::Replace {
-                resource_type,
-                id,
-                body: data()?,
-                if_match: resolved.version.clone(),
-            },
-            200,
-        ),
-        (BulkMethod::Patch, Some(id)) => (
-            Mutation::Patch {
-                resource_type,
-                id,
-                request: PatchRequest::parse(&data()?)?,
-                if_match: resolved.version.clone(),
-            },
-            200,
-        ),
-        (BulkMethod::Delete, Some(id)) => (
-            Mutation::Delete {
-                resource_type,
-                id,
-                if_match: resolved.version.clone(),
-            },
-            204,
-        ),
-        (BulkMethod::Post, Some(_)) => {
-            return Err(ScimError::InvalidValue(format!(
-                "a bulk POST goes to the endpoint `/{}`, not to a resource",
-                resource_type.segment()
-            )));
-        }
-        (method, None) => {
-            return Err(ScimError::InvalidValue(format!(
-                "a bulk {} needs the resource's path, e.g. `/{}/{{id}}`",
-                method.as_str(),
-                resource_type.segment()
-            )));
-        }
-    };
-    open_savepoint(connection).await?;
-    let outcome = apply(connection, organization_id, mutation).await;
-    let outcome = close_savepoint(connection, outcome).await?;
-    let (location, version, created) = match outcome {
-        Some(resource) => (
-            resource.location(base_url),
-            Some(resource.etag()),
-            (status == 201).then(|| resource.id.clone()),
-        ),
-        None => (
-            format!(
-                "{base_url}/{}/{}",
-                resource_type.segment(),
-                id.unwrap_or_default()
-            ),
-            None,
-            None,
-        ),
-    };
-    Ok((
-        BulkOperationResult {
-            method: resolved.method,
-            bulk_id: resolved.bulk_id.clone(),
-            location: Some(location),
-            version,
-            status,
-            response: None,
-        },
-        created,
-    ))
 }
 
 /// The resource type and id a bulk operation's `path` names: `/Users` or `/Users/{id}`.
