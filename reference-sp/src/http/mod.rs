@@ -205,7 +205,7 @@ impl Shared {
                 .iter()
                 .map(|group_id| {
                     let mut entry = Map::new();
-                    entry.insert("value".into(), json!(group_id));
+                    entry.insert("value".into(), json!(group_id.as_ref()));
                     entry.insert(
                         "$ref".into(),
                         json!(format!("{}/Groups/{group_id}", self.base_url)),

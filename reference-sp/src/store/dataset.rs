@@ -12,12 +12,21 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use std::sync::Arc;
 
-/// One organization's resources.
+/// One organization's resources. Keys are `Arc<str>`: the writer's copy-on-write clones
+/// whole map nodes, and cloning a key must not allocate.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OrganizationData {
-    resources: HashMap<(ResourceType, String), Arc<StoredResource>>,
-    by_unique_name: HashMap<(ResourceType, String), String>,
-    groups_of_member: HashMap<String, OrdSet<String>>,
+    users: ResourcesOfType,
+    groups: ResourcesOfType,
+    groups_of_member: HashMap<Arc<str>, OrdSet<Arc<str>>>,
+}
+
+/// The resources of one type, by id and by unique name.
+#[derive(Debug, Clone, Default)]
+struct ResourcesOfType {
+    by_id: HashMap<Arc<str>, Arc<StoredResource>>,
+    /// Lower-cased unique name to id.
+    by_unique_name: HashMap<Arc<str>, Arc<str>>,
 }
 
 /// Every organization's resources.
@@ -89,7 +98,7 @@ impl OrganizationData {
         resource_type: ResourceType,
         id: &str,
     ) -> Option<&Arc<StoredResource>> {
-        self.resources.get(&(resource_type, id.to_owned()))
+        self.of_type(resource_type).by_id.get(id)
     }
 
     /// The user or group `id`.
@@ -100,18 +109,33 @@ impl OrganizationData {
 
     /// The id of the resource of `resource_type` whose unique name is `name` (any case).
     pub(crate) fn holder_of_name(&self, resource_type: ResourceType, name: &str) -> Option<&str> {
-        self.by_unique_name
-            .get(&(resource_type, name.to_lowercase()))
-            .map(String::as_str)
+        self.of_type(resource_type)
+            .by_unique_name
+            .get(name.to_lowercase().as_str())
+            .map(AsRef::as_ref)
+    }
+
+    fn of_type(&self, resource_type: ResourceType) -> &ResourcesOfType {
+        match resource_type {
+            ResourceType::User => &self.users,
+            ResourceType::Group => &self.groups,
+        }
+    }
+
+    fn of_type_mut(&mut self, resource_type: ResourceType) -> &mut ResourcesOfType {
+        match resource_type {
+            ResourceType::User => &mut self.users,
+            ResourceType::Group => &mut self.groups,
+        }
     }
 
     /// Every resource of `resource_type`, oldest first.
     fn all(&self, resource_type: ResourceType) -> Vec<Arc<StoredResource>> {
         let mut found: Vec<Arc<StoredResource>> = self
-            .resources
-            .iter()
-            .filter(|((kind, _), _)| *kind == resource_type)
-            .map(|(_, resource)| Arc::clone(resource))
+            .of_type(resource_type)
+            .by_id
+            .values()
+            .cloned()
             .collect();
         found.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
         found
@@ -136,7 +160,7 @@ impl OrganizationData {
     }
 
     /// The ids of the groups `member_id` belongs to directly.
-    pub(crate) fn groups_of(&self, member_id: &str) -> Vec<String> {
+    pub(crate) fn groups_of(&self, member_id: &str) -> Vec<Arc<str>> {
         self.groups_of_member
             .get(member_id)
             .map(|groups| groups.iter().cloned().collect())
@@ -146,47 +170,51 @@ impl OrganizationData {
     /// Stores `resource`, replacing the version with the same id and keeping the indexes in
     /// step.
     pub(crate) fn put(&mut self, resource: Arc<StoredResource>) {
-        let key = (resource.resource_type, resource.id.clone());
-        if let Some(previous) = self.resources.get(&key).cloned() {
+        let id: Arc<str> = resource.id.as_str().into();
+        if let Some(previous) = self.get(resource.resource_type, &id).cloned() {
             self.unindex(&previous);
         }
         if let Some(name) = unique_name(&resource) {
-            self.by_unique_name
-                .insert((resource.resource_type, name), resource.id.clone());
+            self.of_type_mut(resource.resource_type)
+                .by_unique_name
+                .insert(name.into(), Arc::clone(&id));
         }
         if resource.resource_type == ResourceType::Group {
             for member in member_ids(&resource) {
                 self.groups_of_member
-                    .entry(member)
+                    .entry(member.into())
                     .or_default()
-                    .insert(resource.id.clone());
+                    .insert(Arc::clone(&id));
             }
         }
-        self.resources.insert(key, resource);
+        self.of_type_mut(resource.resource_type)
+            .by_id
+            .insert(id, resource);
     }
 
     /// Removes `resource` and its index entries (a group's members stay resources; the
     /// caller takes a deleted member out of its groups first).
     pub(crate) fn remove(&mut self, resource: &StoredResource) {
         self.unindex(resource);
-        self.groups_of_member.remove(&resource.id);
-        self.resources
-            .remove(&(resource.resource_type, resource.id.clone()));
+        self.groups_of_member.remove(resource.id.as_str());
+        self.of_type_mut(resource.resource_type)
+            .by_id
+            .remove(resource.id.as_str());
     }
 
     fn unindex(&mut self, resource: &StoredResource) {
         if let Some(name) = unique_name(resource) {
-            let key = (resource.resource_type, name);
-            if self.by_unique_name.get(&key) == Some(&resource.id) {
-                self.by_unique_name.remove(&key);
+            let by_unique_name = &mut self.of_type_mut(resource.resource_type).by_unique_name;
+            if by_unique_name.get(name.as_str()).map(AsRef::as_ref) == Some(resource.id.as_str()) {
+                by_unique_name.remove(name.as_str());
             }
         }
         if resource.resource_type == ResourceType::Group {
             for member in member_ids(resource) {
-                if let Some(groups) = self.groups_of_member.get_mut(&member) {
-                    groups.remove(&resource.id);
+                if let Some(groups) = self.groups_of_member.get_mut(member.as_str()) {
+                    groups.remove(resource.id.as_str());
                     if groups.is_empty() {
-                        self.groups_of_member.remove(&member);
+                        self.groups_of_member.remove(member.as_str());
                     }
                 }
             }

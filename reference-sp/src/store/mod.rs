@@ -90,6 +90,7 @@ impl Store {
         let (sender, receiver) = mpsc::channel(WRITE_QUEUE);
         let task = tokio::spawn(writer::run(
             connection,
+            pool.clone(),
             receiver,
             Arc::clone(&published),
             base_url,

@@ -6,9 +6,11 @@ use super::records::{ResourceType, StoredResource};
 use super::storage_error;
 use crate::tenants::DEACTIVATE_POLICY;
 use idpsim_scim::bulk::{BulkOperationResult, BulkRequest};
-use idpsim_scim::{PatchRequest, ScimResult};
+use idpsim_scim::{PatchRequest, ScimError, ScimResult};
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Connection as _, SqliteConnection};
+use sqlx::sqlite::{SqliteArguments, SqlitePool};
+use sqlx::{Arguments as _, AssertSqlSafe, Connection as _, SqliteConnection};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::{mpsc, oneshot};
 
@@ -80,21 +82,54 @@ pub(crate) struct Job {
 
 type Answer = (oneshot::Sender<ScimResult<Outcome>>, ScimResult<Outcome>);
 
-/// Runs until every sender is dropped. Each round takes the jobs waiting and applies them
-/// one after the other to a copy of the published dataset (a failed job's changes are
-/// dropped), writes all their row changes in one transaction, and only after the commit
-/// publishes the new dataset and answers: an acknowledged write is durable, a refused one
-/// changed nothing, and readers never see uncommitted data.
+/// The most applied groups waiting for the database; they are committed together.
+const COMMITS_AHEAD: usize = 64;
+
+/// A group of applied jobs on its way to the database.
+struct Commit {
+    /// The dataset with this group applied, to publish once the commit succeeds.
+    dataset: Arc<Dataset>,
+    /// The rows to write.
+    changes: Vec<RowChange>,
+    /// Each job's answer, sent after the commit.
+    answers: Vec<Answer>,
+    /// The failure count the group was applied under: a group applied on top of a group
+    /// whose commit then failed must not be committed.
+    applied_after_failures: u64,
+}
+
+/// Runs until every sender is dropped, in two stages. The applier takes the jobs waiting
+/// and applies them one after the other to a copy of the latest applied dataset (a failed
+/// job's changes are dropped); the committer writes each group's row changes in one
+/// transaction and only then publishes its dataset and answers. While one group commits,
+/// the next is applied, so the database never waits for the CPU work. An acknowledged write
+/// is durable, a refused one changed nothing, and readers never see uncommitted data.
 pub(crate) async fn run(
-    mut connection: SqliteConnection,
+    connection: SqliteConnection,
+    pool: SqlitePool,
     mut jobs: mpsc::Receiver<Job>,
     published: Arc<RwLock<Arc<Dataset>>>,
     base_url: String,
 ) {
+    let failures = Arc::new(AtomicU64::new(0));
+    let (commits, pending) = mpsc::channel(COMMITS_AHEAD);
+    let committer = tokio::spawn(commit_in_order(
+        connection,
+        pending,
+        Arc::clone(&published),
+        Arc::clone(&failures),
+    ));
+    let mut applied = Arc::clone(&published.read().unwrap_or_else(PoisonError::into_inner));
+    let mut applied_after_failures = 0;
     let mut group = Vec::with_capacity(MAX_GROUP);
     while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let current = Arc::clone(&published.read().unwrap_or_else(PoisonError::into_inner));
-        let mut working = Dataset::clone(&current);
+        let failures_now = failures.load(Ordering::Acquire);
+        if failures_now != applied_after_failures {
+            // A commit failed: what was applied after the last published dataset is lost.
+            applied = Arc::clone(&published.read().unwrap_or_else(PoisonError::into_inner));
+            applied_after_failures = failures_now;
+        }
+        let mut working = Dataset::clone(&applied);
         let mut changes = Vec::new();
         let mut answers: Vec<Answer> = Vec::with_capacity(group.len());
         for job in group.drain(..) {
@@ -104,7 +139,7 @@ pub(crate) async fn run(
                 reply,
             } = job;
             let outcome = execute(
-                &mut connection,
+                &pool,
                 &mut working,
                 &mut changes,
                 (&organization_id, mutation),
@@ -113,12 +148,66 @@ pub(crate) async fn run(
             .await;
             answers.push((reply, outcome));
         }
+        applied = Arc::new(working);
+        let commit = Commit {
+            dataset: Arc::clone(&applied),
+            changes,
+            answers,
+            applied_after_failures,
+        };
+        if commits.send(commit).await.is_err() {
+            break;
+        }
+    }
+    drop(commits);
+    if let Err(err) = committer.await {
+        tracing::error!(%err, "the committer stopped");
+    }
+}
+
+/// Commits the groups in arrival order: all the groups applied while the previous commit
+/// was running go into one transaction; then the newest dataset is published and the jobs
+/// are answered.
+async fn commit_in_order(
+    mut connection: SqliteConnection,
+    mut pending: mpsc::Receiver<Commit>,
+    published: Arc<RwLock<Arc<Dataset>>>,
+    failures: Arc<AtomicU64>,
+) {
+    let mut commits = Vec::with_capacity(COMMITS_AHEAD);
+    let mut changes = Vec::new();
+    while pending.recv_many(&mut commits, COMMITS_AHEAD).await > 0 {
+        let failures_now = failures.load(Ordering::Acquire);
+        let mut answers = Vec::new();
+        let mut newest = None;
+        for commit in commits.drain(..) {
+            if commit.applied_after_failures == failures_now {
+                changes.extend(commit.changes);
+                answers.extend(commit.answers);
+                newest = Some(commit.dataset);
+            } else {
+                // Applied on top of a group that failed to commit: even its refusals were
+                // judged against data that never existed.
+                let error = ScimError::Internal(
+                    "an earlier write failed to commit; the request changed nothing".into(),
+                );
+                answers.extend(
+                    commit
+                        .answers
+                        .into_iter()
+                        .map(|(reply, _)| (reply, Err(error.clone()))),
+                );
+            }
+        }
         if !changes.is_empty() {
             match persist(&mut connection, &changes).await {
                 Ok(()) => {
-                    *published.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(working);
+                    if let Some(dataset) = newest {
+                        *published.write().unwrap_or_else(PoisonError::into_inner) = dataset;
+                    }
                 }
                 Err(err) => {
+                    failures.fetch_add(1, Ordering::AcqRel);
                     let error = storage_error(err);
                     for (_, answer) in &mut answers {
                         if answer.is_ok() {
@@ -127,6 +216,7 @@ pub(crate) async fn run(
                     }
                 }
             }
+            changes.clear();
         }
         for (reply, answer) in answers {
             // The requester may have gone away (client disconnected); the write stands.
@@ -140,7 +230,7 @@ pub(crate) async fn run(
 
 /// Applies one job to `working`, appending its row changes; on failure neither changes.
 async fn execute(
-    connection: &mut SqliteConnection,
+    pool: &SqlitePool,
     working: &mut Dataset,
     changes: &mut Vec<RowChange>,
     (organization_id, mutation): (&Arc<str>, Mutation),
@@ -151,7 +241,7 @@ async fn execute(
             resource_type: ResourceType::User,
             ..
         }
-        | Mutation::Bulk(_) => deactivates_users(connection, organization_id).await?,
+        | Mutation::Bulk(_) => deactivates_users(pool, organization_id).await?,
         _ => false,
     };
     let mut data = working.organization(organization_id);
@@ -176,107 +266,126 @@ async fn execute(
     outcome
 }
 
-async fn deactivates_users(
-    connection: &mut SqliteConnection,
-    organization_id: &str,
-) -> ScimResult<bool> {
+/// Whether the organization's policy turns a user DELETE into a deactivation. Policies are
+/// administered through the pool, so the committed value is the one that counts.
+async fn deactivates_users(pool: &SqlitePool, organization_id: &str) -> ScimResult<bool> {
     let policy: Option<String> =
         sqlx::query_scalar("SELECT deletion_policy FROM organizations WHERE id = ?1")
             .bind(organization_id)
-            .fetch_optional(&mut *connection)
+            .fetch_optional(pool)
             .await
             .map_err(storage_error)?;
     Ok(policy.as_deref() == Some(DEACTIVATE_POLICY))
 }
 
-/// The most rows one INSERT carries (8 bound values each, well under SQLite's limit of
+/// The most rows one INSERT carries (7 bound values each, well under SQLite's limit of
 /// 32,766 variables).
 const ROWS_PER_INSERT: usize = 256;
 
-/// Writes `changes` in one transaction. Consecutive puts share one multi-row INSERT: every
-/// statement is a round trip to the database thread, and a group of creates is the common
-/// case under load.
+/// Writes `changes` in one transaction, sent to the database thread as one multi-statement
+/// query (`BEGIN IMMEDIATE; …; COMMIT`): each statement sent on its own is a round trip to
+/// that thread, which under load costs more than SQLite's work. Consecutive puts share one
+/// multi-row INSERT. If any statement fails, the transaction is rolled back.
 async fn persist(
     connection: &mut SqliteConnection,
     changes: &[RowChange],
 ) -> Result<(), sqlx::Error> {
-    let mut transaction = connection.begin_with("BEGIN IMMEDIATE").await?;
+    let mut sql = String::from("BEGIN IMMEDIATE;\n");
+    let mut arguments = SqliteArguments::default();
     let mut pending = changes;
     while let Some(first) = pending.first() {
-        match first {
-            RowChange::Put { .. } => {
-                let run = pending
-                    .iter()
-                    .take(ROWS_PER_INSERT)
-                    .take_while(|change| matches!(change, RowChange::Put { .. }))
-                    .count();
-                let (puts, rest) = pending.split_at(run);
-                put_rows(&mut transaction, puts).await?;
-                pending = rest;
-            }
-            RowChange::Delete {
-                organization_id,
-                resource_type,
-                id,
-            } => {
-                sqlx::query(
-                    "DELETE FROM resources \
-                     WHERE organization_id = ?1 AND resource_type = ?2 AND id = ?3",
-                )
-                .bind(organization_id.as_ref())
-                .bind(resource_type.name())
-                .bind(id)
-                .execute(&mut *transaction)
-                .await?;
-                pending = &pending[1..];
-            }
+        let run = match first {
+            RowChange::Put { .. } => pending
+                .iter()
+                .take(ROWS_PER_INSERT)
+                .take_while(|change| matches!(change, RowChange::Put { .. }))
+                .count(),
+            RowChange::Delete { .. } => 1,
+        };
+        let (statement, rest) = pending.split_at(run);
+        append_statement(&mut sql, &mut arguments, statement)?;
+        pending = rest;
+    }
+    sql.push_str("COMMIT;");
+    // Only statements and placeholders are spliced into the text; every value is bound.
+    let outcome = sqlx::query_with(AssertSqlSafe(sql), arguments)
+        .execute(&mut *connection)
+        .await;
+    if outcome.is_err() {
+        // A failed statement leaves the transaction open; SQLite answers "no transaction is
+        // active" if BEGIN itself failed, which changes nothing.
+        if let Err(err) = sqlx::raw_sql("ROLLBACK").execute(&mut *connection).await {
+            tracing::debug!(%err, "rollback after a failed write");
         }
     }
-    transaction.commit().await
+    outcome.map(drop)
 }
 
-/// Inserts or updates the resources of `puts` (all `RowChange::Put`) in one statement; rows
-/// apply in order, so a later version of the same resource wins.
-async fn put_rows(
-    transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    puts: &[RowChange],
+/// Appends one statement for `changes`: a DELETE for a single `RowChange::Delete`, or one
+/// INSERT … ON CONFLICT DO UPDATE for a run of `RowChange::Put` (rows apply in order, so a
+/// later version of the same resource wins).
+fn append_statement(
+    sql: &mut String,
+    arguments: &mut SqliteArguments,
+    changes: &[RowChange],
 ) -> Result<(), sqlx::Error> {
-    let mut sql = String::from(
+    let bind_error = |err: sqlx::error::BoxDynError| sqlx::Error::Encode(err);
+    if let [
+        RowChange::Delete {
+            organization_id,
+            resource_type,
+            id,
+        },
+    ] = changes
+    {
+        sql.push_str(
+            "DELETE FROM resources WHERE organization_id = ? AND resource_type = ? AND id = ?;\n",
+        );
+        arguments
+            .add(organization_id.to_string())
+            .map_err(bind_error)?;
+        arguments.add(resource_type.name()).map_err(bind_error)?;
+        arguments.add(id.clone()).map_err(bind_error)?;
+        return Ok(());
+    }
+    sql.push_str(
         "INSERT INTO resources (organization_id, resource_type, id, version, created, \
-         last_modified, unique_name, body) VALUES ",
+         last_modified, body) VALUES ",
     );
-    for index in 0..puts.len() {
+    for (index, change) in changes.iter().enumerate() {
+        let RowChange::Put {
+            organization_id,
+            resource,
+        } = change
+        else {
+            continue;
+        };
         if index > 0 {
             sql.push_str(", ");
         }
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?)");
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
+        let body = serde_json::to_string(&resource.body)
+            .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+        arguments
+            .add(organization_id.to_string())
+            .map_err(bind_error)?;
+        arguments
+            .add(resource.resource_type.name())
+            .map_err(bind_error)?;
+        arguments.add(resource.id.clone()).map_err(bind_error)?;
+        arguments.add(resource.version).map_err(bind_error)?;
+        arguments
+            .add(resource.created.clone())
+            .map_err(bind_error)?;
+        arguments
+            .add(resource.last_modified.clone())
+            .map_err(bind_error)?;
+        arguments.add(body).map_err(bind_error)?;
     }
     sql.push_str(
         " ON CONFLICT (organization_id, resource_type, id) DO UPDATE SET \
          version = excluded.version, last_modified = excluded.last_modified, \
-         unique_name = excluded.unique_name, body = excluded.body",
+         body = excluded.body;\n",
     );
-    // Only placeholders are spliced into the text; every value is bound.
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for change in puts {
-        if let RowChange::Put {
-            organization_id,
-            resource,
-        } = change
-        {
-            let body = serde_json::to_string(&resource.body)
-                .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-            query = query
-                .bind(organization_id.to_string())
-                .bind(resource.resource_type.name())
-                .bind(resource.id.clone())
-                .bind(resource.version)
-                .bind(resource.created.clone())
-                .bind(resource.last_modified.clone())
-                .bind(super::dataset::unique_name(resource))
-                .bind(body);
-        }
-    }
-    query.execute(&mut **transaction).await?;
     Ok(())
 }
