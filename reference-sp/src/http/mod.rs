@@ -229,7 +229,7 @@ impl Shared {
                 "created": resource.created,
                 "lastModified": resource.last_modified,
                 "location": resource.location(&self.base_url),
-                "version": resource.etag(),
+                "version": data.etag(resource),
             }),
         );
         Value::Object(rendered)

@@ -138,10 +138,10 @@ pub(crate) async fn fetch(
     let cached = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|wanted| etag_matches(wanted, &resource.etag()));
+        .is_some_and(|wanted| etag_matches(wanted, &data.etag(resource)));
     if cached {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        insert_etag(&mut response, resource);
+        insert_etag(&mut response, &data.etag(resource));
         return Ok(response);
     }
     Ok(state.answer_resource(&data, StatusCode::OK, resource, &projection))
@@ -253,8 +253,8 @@ fn not_found(resource_type: ResourceType, id: &str) -> ApiError {
     )))
 }
 
-fn insert_etag(response: &mut Response, resource: &StoredResource) {
-    if let Ok(value) = HeaderValue::from_str(&resource.etag()) {
+fn insert_etag(response: &mut Response, etag: &str) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         response.headers_mut().insert(header::ETAG, value);
     }
 }
@@ -319,7 +319,7 @@ impl Shared {
         let rendered = self.render(resource, data);
         let schema = resource.resource_type.schema();
         let mut response = scim_json(status, &projection.apply(&rendered, schema));
-        insert_etag(&mut response, resource);
+        insert_etag(&mut response, &data.etag(resource));
         if status == StatusCode::CREATED
             && let Ok(location) = HeaderValue::from_str(&resource.location(&self.base_url))
         {

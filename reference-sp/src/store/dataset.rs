@@ -8,6 +8,7 @@
 use super::records::{Narrowing, ResourceType, StoredResource};
 use imbl::{HashMap, OrdSet};
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use std::sync::Arc;
@@ -157,6 +158,34 @@ impl OrganizationData {
                 .into_iter()
                 .collect(),
         }
+    }
+
+    /// The entity tag `resource` is served with (`meta.version`, RFC 7644 §3.14). A user's
+    /// representation includes its read-only `groups` (with each group's display name), which
+    /// change without the user being written; so a user's tag also covers the id and version
+    /// of every group it is in, and a cached copy with stale groups never matches.
+    pub(crate) fn etag(&self, resource: &StoredResource) -> String {
+        let groups = match resource.resource_type {
+            ResourceType::User => self.groups_of(&resource.id),
+            ResourceType::Group => Vec::new(),
+        };
+        if groups.is_empty() {
+            return format!("W/\"{}\"", resource.version);
+        }
+        let mut digest = Sha256::new();
+        for group_id in &groups {
+            let group_version = self
+                .get(ResourceType::Group, group_id)
+                .map_or(0, |group| group.version);
+            digest.update(format!("{group_id}:{group_version};"));
+        }
+        let digest = digest.finalize();
+        let short: String = digest
+            .iter()
+            .take(6)
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("W/\"{}-{short}\"", resource.version)
     }
 
     /// The ids of the groups `member_id` belongs to directly.

@@ -74,7 +74,7 @@ impl Work<'_> {
                 if_match,
             } => {
                 let existing = self.load(resource_type, &id)?;
-                check_precondition(if_match.as_deref(), &existing)?;
+                check_precondition(if_match.as_deref(), &existing, &self.data.etag(&existing))?;
                 let canonical = prepare_write(&body, resource_type.schema(), Some(&existing.body))?;
                 self.save(Some(&existing), existing.with_body(canonical))
                     .map(Some)
@@ -86,7 +86,7 @@ impl Work<'_> {
                 if_match,
             } => {
                 let existing = self.load(resource_type, &id)?;
-                check_precondition(if_match.as_deref(), &existing)?;
+                check_precondition(if_match.as_deref(), &existing, &self.data.etag(&existing))?;
                 let patched = apply_patch(&existing.body, &request, resource_type.schema())?;
                 self.save(Some(&existing), existing.with_body(patched))
                     .map(Some)
@@ -97,7 +97,7 @@ impl Work<'_> {
                 if_match,
             } => {
                 let existing = self.load(resource_type, &id)?;
-                check_precondition(if_match.as_deref(), &existing)?;
+                check_precondition(if_match.as_deref(), &existing, &self.data.etag(&existing))?;
                 if resource_type == ResourceType::User && self.deactivates_users {
                     let mut body = existing.body.clone();
                     body.insert("active".into(), Value::Bool(false));
@@ -291,7 +291,7 @@ impl Work<'_> {
         let (location, version, created) = match self.apply(mutation)? {
             Some(resource) => (
                 resource.location(base_url),
-                Some(resource.etag()),
+                Some(self.data.etag(&resource)),
                 (status == 201).then(|| resource.id.clone()),
             ),
             None => (
@@ -339,13 +339,16 @@ fn now() -> String {
 }
 
 /// RFC 7644 §3.14: a write with `If-Match` only applies to the version it names.
-fn check_precondition(if_match: Option<&str>, current: &StoredResource) -> ScimResult<()> {
+fn check_precondition(
+    if_match: Option<&str>,
+    current: &StoredResource,
+    current_etag: &str,
+) -> ScimResult<()> {
     match if_match {
-        Some(header) if !etag_matches(header, &current.etag()) => {
+        Some(header) if !etag_matches(header, current_etag) => {
             Err(ScimError::PreconditionFailed(format!(
-                "If-Match names {header}, but the {} is now at version {}",
+                "If-Match names {header}, but the {} is now at version {current_etag}",
                 current.resource_type.name(),
-                current.etag()
             )))
         }
         _ => Ok(()),

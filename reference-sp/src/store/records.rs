@@ -66,11 +66,6 @@ pub(crate) struct StoredResource {
 }
 
 impl StoredResource {
-    /// The entity tag of this version (`meta.version`, RFC 7644 §3.14).
-    pub(crate) fn etag(&self) -> String {
-        format!("W/\"{}\"", self.version)
-    }
-
     /// The resource's URL under `base_url`.
     pub(crate) fn location(&self, base_url: &str) -> String {
         format!("{base_url}/{}/{}", self.resource_type.segment(), self.id)

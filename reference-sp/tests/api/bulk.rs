@@ -187,6 +187,8 @@ async fn bulk_versions_deletes_and_the_deletion_policy_apply_per_operation() {
         .expect("the policy is set");
     let alice = sp.create_user("alice").await;
     let staff = sp.create_group("staff", &[id_of(&alice)]).await;
+    // Joining the group changed the version alice is served with.
+    let alice = sp.reread(&alice).await;
     let alice_path = format!("/Users/{}", id_of(&alice));
     let staff_path = format!("/Groups/{}", id_of(&staff));
     let response = sp

@@ -1,7 +1,7 @@
 //! `If-Match` and `If-None-Match` against `meta.version` (RFC 7644 §3.14).
 
 use crate::support::{USER_SCHEMA, id_of, patch, send, spawn_sp, version_of};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 
 #[tokio::test]
@@ -80,4 +80,39 @@ async fn if_none_match_with_the_current_version_is_304() {
     )
     .await;
     assert_eq!(stale.expect(StatusCode::OK), created);
+}
+
+#[tokio::test]
+async fn a_users_version_changes_when_its_groups_change() {
+    let sp = spawn_sp().await;
+    let alice = sp.create_user("alice").await;
+    let staff = sp.create_group("staff", &[id_of(&alice)]).await;
+    let member = sp.reread(&alice).await;
+    assert_ne!(version_of(&member), version_of(&alice));
+    let cached = send(
+        sp.request(Method::GET, &format!("/Users/{}", id_of(&alice)))
+            .header(header::IF_NONE_MATCH, version_of(&alice)),
+    )
+    .await;
+    assert_eq!(
+        cached.status,
+        StatusCode::OK,
+        "a copy without the group is stale"
+    );
+    assert_eq!(cached.body["groups"][0]["value"], staff["id"]);
+
+    let renamed = sp
+        .patch(
+            &format!("/Groups/{}", id_of(&staff)),
+            &patch(json!([{"op": "replace", "path": "displayName", "value": "crew"}])),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let after_rename = sp.reread(&alice).await;
+    assert_eq!(after_rename["groups"][0]["display"], renamed["displayName"]);
+    assert_ne!(version_of(&after_rename), version_of(&member));
+
+    sp.delete(&format!("/Groups/{}", id_of(&staff))).await;
+    let after_delete = sp.reread(&alice).await;
+    assert_eq!(version_of(&after_delete), version_of(&alice));
 }
