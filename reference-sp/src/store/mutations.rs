@@ -432,3 +432,278 @@ fn bulk_target(path: &str) -> ScimResult<(ResourceType, Option<String>)> {
         None => Ok((resource_type, None)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+    /// One organization's data and the row changes written to it so far.
+    #[derive(Default)]
+    struct Organization {
+        data: OrganizationData,
+        changes: Vec<RowChange>,
+        deactivates_users: bool,
+    }
+
+    impl Organization {
+        fn apply(&mut self, mutation: Mutation) -> ScimResult<Option<Arc<StoredResource>>> {
+            let organization_id: Arc<str> = "acme".into();
+            Work {
+                organization_id: &organization_id,
+                data: &mut self.data,
+                changes: &mut self.changes,
+                deactivates_users: self.deactivates_users,
+            }
+            .apply(mutation)
+        }
+
+        fn create(&mut self, resource_type: ResourceType, body: Value) -> Arc<StoredResource> {
+            self.apply(Mutation::Create {
+                resource_type,
+                body,
+            })
+            .expect("the create succeeds")
+            .expect("a created resource")
+        }
+
+        fn user(&mut self, user_name: &str) -> Arc<StoredResource> {
+            self.create(
+                ResourceType::User,
+                json!({"schemas": [USER_SCHEMA], "userName": user_name}),
+            )
+        }
+
+        fn group(&mut self, display_name: &str, members: &[&str]) -> Arc<StoredResource> {
+            let members: Vec<Value> = members.iter().map(|id| json!({"value": id})).collect();
+            self.create(
+                ResourceType::Group,
+                json!({"schemas": [GROUP_SCHEMA], "displayName": display_name, "members": members}),
+            )
+        }
+
+        fn delete(&mut self, resource_type: ResourceType, id: &str) -> ScimResult<()> {
+            self.apply(Mutation::Delete {
+                resource_type,
+                id: id.to_owned(),
+                if_match: None,
+            })
+            .map(drop)
+        }
+    }
+
+    fn put_ids(changes: &[RowChange]) -> Vec<String> {
+        changes
+            .iter()
+            .filter_map(|change| match change {
+                RowChange::Put { resource, .. } => Some(resource.id.clone()),
+                RowChange::Delete { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_create_assigns_an_id_and_version_one_and_records_a_put() {
+        let mut acme = Organization::default();
+        let alice = acme.user("alice");
+        assert_eq!(alice.version, 1);
+        assert!(uuid::Uuid::parse_str(&alice.id).is_ok(), "{}", alice.id);
+        assert_eq!(put_ids(&acme.changes), vec![alice.id.clone()]);
+        assert_eq!(
+            acme.data.holder_of_name(ResourceType::User, "ALICE"),
+            Some(alice.id.as_str())
+        );
+    }
+
+    #[test]
+    fn a_second_user_with_the_same_name_in_another_case_is_refused_and_records_nothing() {
+        let mut acme = Organization::default();
+        acme.user("alice");
+        let refused = acme.apply(Mutation::Create {
+            resource_type: ResourceType::User,
+            body: json!({"schemas": [USER_SCHEMA], "userName": "ALICE"}),
+        });
+        assert!(
+            matches!(refused, Err(ScimError::Uniqueness(_))),
+            "{refused:?}"
+        );
+        assert_eq!(acme.changes.len(), 1);
+        assert_eq!(
+            acme.data
+                .select(ResourceType::User, &super::super::Narrowing::All)
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_replace_with_a_stale_if_match_is_refused() {
+        let mut acme = Organization::default();
+        let alice = acme.user("alice");
+        let refused = acme.apply(Mutation::Replace {
+            resource_type: ResourceType::User,
+            id: alice.id.clone(),
+            body: json!({"schemas": [USER_SCHEMA], "userName": "alice2"}),
+            if_match: Some("W/\"7\"".into()),
+        });
+        assert!(
+            matches!(refused, Err(ScimError::PreconditionFailed(_))),
+            "{refused:?}"
+        );
+        assert_eq!(acme.data.get(ResourceType::User, &alice.id), Some(&alice));
+    }
+
+    #[test]
+    fn a_write_that_changes_nothing_keeps_the_version_and_records_nothing() {
+        let mut acme = Organization::default();
+        let alice = acme.user("alice");
+        let same = acme
+            .apply(Mutation::Replace {
+                resource_type: ResourceType::User,
+                id: alice.id.clone(),
+                body: json!({"schemas": [USER_SCHEMA], "userName": "alice"}),
+                if_match: None,
+            })
+            .expect("the replace succeeds")
+            .expect("the user");
+        assert_eq!(same.version, 1);
+        assert_eq!(acme.changes.len(), 1, "only the create");
+    }
+
+    #[test]
+    fn renaming_a_user_frees_the_old_name() {
+        let mut acme = Organization::default();
+        let alice = acme.user("alice");
+        acme.apply(Mutation::Replace {
+            resource_type: ResourceType::User,
+            id: alice.id.clone(),
+            body: json!({"schemas": [USER_SCHEMA], "userName": "alicia"}),
+            if_match: None,
+        })
+        .expect("the rename succeeds");
+        assert_eq!(acme.data.holder_of_name(ResourceType::User, "alice"), None);
+        assert_eq!(
+            acme.data.holder_of_name(ResourceType::User, "Alicia"),
+            Some(alice.id.as_str())
+        );
+        let bob_takes_it = acme.user("alice");
+        assert_ne!(bob_takes_it.id, alice.id);
+    }
+
+    #[test]
+    fn deleting_a_user_takes_it_out_of_its_groups_with_a_new_group_version() {
+        let mut acme = Organization::default();
+        let alice = acme.user("alice");
+        let bob = acme.user("bob");
+        let staff = acme.group("staff", &[&alice.id, &bob.id]);
+        assert_eq!(
+            acme.data.groups_of(&alice.id),
+            vec![Arc::from(staff.id.as_str())]
+        );
+        acme.changes.clear();
+
+        acme.delete(ResourceType::User, &alice.id)
+            .expect("the delete succeeds");
+
+        assert!(acme.data.get(ResourceType::User, &alice.id).is_none());
+        assert!(acme.data.groups_of(&alice.id).is_empty());
+        let staff_now = acme
+            .data
+            .get(ResourceType::Group, &staff.id)
+            .expect("staff");
+        assert_eq!(staff_now.version, 2);
+        assert_eq!(
+            member_ids(staff_now).into_iter().collect::<Vec<_>>(),
+            vec![bob.id.clone()]
+        );
+        assert_eq!(put_ids(&acme.changes), vec![staff.id.clone()]);
+        assert!(matches!(
+            acme.changes.last(),
+            Some(RowChange::Delete { id, resource_type: ResourceType::User, .. }) if *id == alice.id
+        ));
+    }
+
+    #[test]
+    fn under_the_deactivate_policy_a_user_delete_sets_active_false_and_keeps_memberships() {
+        let mut acme = Organization {
+            deactivates_users: true,
+            ..Organization::default()
+        };
+        let alice = acme.user("alice");
+        let staff = acme.group("staff", &[&alice.id]);
+        acme.delete(ResourceType::User, &alice.id)
+            .expect("the delete succeeds");
+        let kept = acme
+            .data
+            .get(ResourceType::User, &alice.id)
+            .expect("alice is kept");
+        assert_eq!(kept.body.get("active"), Some(&Value::Bool(false)));
+        assert_eq!(
+            acme.data.groups_of(&alice.id),
+            vec![Arc::from(staff.id.as_str())]
+        );
+        assert!(
+            !acme
+                .changes
+                .iter()
+                .any(|change| matches!(change, RowChange::Delete { .. }))
+        );
+    }
+
+    #[test]
+    fn a_group_listing_a_member_that_does_not_exist_is_refused() {
+        let mut acme = Organization::default();
+        let refused = acme.apply(Mutation::Create {
+            resource_type: ResourceType::Group,
+            body: json!({"schemas": [GROUP_SCHEMA], "displayName": "ghosts",
+                         "members": [{"value": "no-such-user"}]}),
+        });
+        assert!(
+            matches!(refused, Err(ScimError::InvalidValue(_))),
+            "{refused:?}"
+        );
+        assert!(acme.changes.is_empty());
+    }
+
+    #[test]
+    fn a_users_etag_covers_the_groups_it_is_in() {
+        let mut acme = Organization::default();
+        let alice = acme.user("alice");
+        assert_eq!(acme.data.etag(&alice), "W/\"1\"");
+        let staff = acme.group("staff", &[&alice.id]);
+        let as_member = acme.data.etag(&alice);
+        assert!(as_member.starts_with("W/\"1-"), "{as_member}");
+        acme.apply(Mutation::Patch {
+            resource_type: ResourceType::Group,
+            id: staff.id.clone(),
+            request: PatchRequest::parse(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "displayName", "value": "crew"}]
+            }))
+            .expect("a PATCH request"),
+            if_match: None,
+        })
+        .expect("the rename succeeds");
+        assert_ne!(
+            acme.data.etag(&alice),
+            as_member,
+            "the group's new name shows in alice"
+        );
+        acme.delete(ResourceType::Group, &staff.id)
+            .expect("the delete succeeds");
+        assert_eq!(acme.data.etag(&alice), "W/\"1\"");
+    }
+
+    #[test]
+    fn etag_matching_ignores_weakness_and_accepts_lists_and_any() {
+        assert!(etag_matches("W/\"3\"", "W/\"3\""));
+        assert!(etag_matches("\"3\"", "W/\"3\""));
+        assert!(etag_matches("W/\"1\", W/\"3\"", "W/\"3\""));
+        assert!(etag_matches("*", "W/\"3\""));
+        assert!(!etag_matches("W/\"2\"", "W/\"3\""));
+        assert!(!etag_matches("W/\"3-a\"", "W/\"3\""));
+    }
+}

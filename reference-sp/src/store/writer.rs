@@ -389,3 +389,103 @@ fn append_statement(
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Narrowing, Store};
+    use super::*;
+    use serde_json::json;
+
+    const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+
+    async fn open_store(directory: &tempfile::TempDir) -> Store {
+        let (store, _writer) = Store::open(
+            &directory.path().join("store.db"),
+            "http://127.0.0.1/scim/v2".into(),
+        )
+        .await
+        .expect("the store opens");
+        sqlx::query("INSERT INTO organizations (id, name, created) VALUES ('acme', 'Acme', '')")
+            .execute(store.pool())
+            .await
+            .expect("the organization is stored");
+        store
+    }
+
+    fn create_user(user_name: &str) -> Mutation {
+        Mutation::Create {
+            resource_type: ResourceType::User,
+            body: json!({"schemas": [USER_SCHEMA], "userName": user_name}),
+        }
+    }
+
+    async fn stored_rows(store: &Store) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM resources")
+            .fetch_one(store.pool())
+            .await
+            .expect("the rows are counted")
+    }
+
+    #[tokio::test]
+    async fn concurrent_creates_are_all_committed_and_published() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let store = open_store(&directory).await;
+        let writers: Vec<_> = (0..8)
+            .map(|index| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .write("acme".into(), create_user(&format!("user-{index}")))
+                        .await
+                })
+            })
+            .collect();
+        for writer in writers {
+            let outcome = writer.await.expect("the task finishes");
+            assert!(matches!(outcome, Ok(Outcome::Resource(_))), "{outcome:?}");
+        }
+        let published = store.organization("acme");
+        assert_eq!(
+            published.select(ResourceType::User, &Narrowing::All).len(),
+            8
+        );
+        assert_eq!(stored_rows(&store).await, 8);
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_changes_nothing_and_the_next_write_succeeds() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let store = open_store(&directory).await;
+        sqlx::raw_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON resources \
+             WHEN NEW.body LIKE '%refuse-me%' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        )
+        .execute(store.pool())
+        .await
+        .expect("the trigger is created");
+
+        let refused = store.write("acme".into(), create_user("refuse-me")).await;
+        assert!(
+            matches!(refused, Err(ScimError::Internal(_))),
+            "{refused:?}"
+        );
+        let published = store.organization("acme");
+        assert!(
+            published
+                .holder_of_name(ResourceType::User, "refuse-me")
+                .is_none()
+        );
+        assert_eq!(stored_rows(&store).await, 0);
+
+        let accepted = store.write("acme".into(), create_user("alice")).await;
+        assert!(matches!(accepted, Ok(Outcome::Resource(_))), "{accepted:?}");
+        assert!(
+            store
+                .organization("acme")
+                .holder_of_name(ResourceType::User, "alice")
+                .is_some()
+        );
+        assert_eq!(stored_rows(&store).await, 1);
+    }
+}
