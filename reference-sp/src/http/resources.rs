@@ -135,13 +135,14 @@ pub(crate) async fn fetch(
     let resource = data
         .get(resource_type, &id)
         .ok_or_else(|| not_found(resource_type, &id))?;
+    let etag = data.etag(resource);
     let cached = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|wanted| etag_matches(wanted, &data.etag(resource)));
+        .is_some_and(|wanted| etag_matches(wanted, &etag));
     if cached {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        insert_etag(&mut response, &data.etag(resource));
+        insert_etag(&mut response, &etag);
         return Ok(response);
     }
     Ok(state.answer_resource(&data, StatusCode::OK, resource, &projection))
@@ -319,7 +320,10 @@ impl Shared {
         let rendered = self.render(resource, data);
         let schema = resource.resource_type.schema();
         let mut response = scim_json(status, &projection.apply(&rendered, schema));
-        insert_etag(&mut response, &data.etag(resource));
+        // The ETag is the rendered `meta.version` (a user's covers its groups).
+        if let Some(etag) = rendered["meta"]["version"].as_str() {
+            insert_etag(&mut response, etag);
+        }
         if status == StatusCode::CREATED
             && let Ok(location) = HeaderValue::from_str(&resource.location(&self.base_url))
         {

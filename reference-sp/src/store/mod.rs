@@ -1,10 +1,11 @@
 //! The store: SQLite for durability, an in-memory dataset for reads.
 //!
-//! Every SCIM write goes to one writer task that owns its own connection. It applies the
-//! writes one after the other (a read-modify-write such as a PATCH never loses a concurrent
-//! change), commits the writes that queued up meanwhile in one transaction (group commit),
-//! and then publishes the new dataset. Reads never touch the database: they take the
-//! published dataset, which only ever holds committed data.
+//! Every SCIM write goes to one writer: an applier that applies the writes one after the
+//! other to the in-memory dataset (a read-modify-write such as a PATCH never loses a
+//! concurrent change), and a committer, owning its own connection, that writes the groups
+//! applied meanwhile in one transaction (group commit) and then publishes their dataset.
+//! Reads never touch the database: they take the published dataset, which only ever holds
+//! committed data.
 
 mod dataset;
 mod mutations;
