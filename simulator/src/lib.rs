@@ -1,5 +1,25 @@
-//! The IdP side of idpsim: personas, directories, the SCIM provisioning client, the SAML IdP
-//! and the OpenID Connect provider.
+//! The IdP side of idpsim: personas, directories, attribute mapping and the SCIM
+//! provisioning client; the SAML IdP and the OpenID Connect provider join them.
 //!
 //! It meets the reference SP only over HTTP, as a real IdP meets a real app: this crate never
 //! depends on `idpsim-reference-sp`.
+//!
+//! # Layout
+//! - [`persona`]: persona files (`fixtures/personas/*.toml`), their knobs and sources.
+//! - [`directory`]: IdP directories in each IdP's own attribute names, and the generator.
+//! - [`mapping`]: native attributes to SCIM paths, with Entra's expression language.
+//! - [`provision`]: the provisioning cycle, its HTTP exchanges, state file and HAR export.
+
+pub mod directory;
+pub mod mapping;
+pub mod persona;
+pub mod provision;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace's `fixtures/` folder (personas and directories shipped with idpsim).
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("fixtures")
+}

@@ -1,0 +1,208 @@
+//! IdP directories: people and groups in each IdP's own attribute names (one YAML file,
+//! one block per IdP; format in `fixtures/directories/README.md`).
+//!
+//! - this module: the directory, loading and checking it.
+//! - `generate`: deterministic synthetic directories for load tests.
+
+mod generate;
+
+pub use generate::{ALL_BLOCKS, GenerateOptions, generate};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// A directory: the people and groups an IdP would provision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Directory {
+    /// Short name, used in reports.
+    pub name: String,
+    /// The people.
+    #[serde(default)]
+    pub users: Vec<DirectoryUser>,
+    /// The groups.
+    #[serde(default)]
+    pub groups: Vec<DirectoryGroup>,
+}
+
+/// A person, with one block of native attributes per IdP that holds them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectoryUser {
+    /// Stable key; groups and managers refer to it.
+    pub key: String,
+    /// The simulated IdP's sign-in password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Native attributes by IdP block name (`entra`, `okta`, ...).
+    #[serde(flatten)]
+    pub blocks: BTreeMap<String, Map<String, Value>>,
+}
+
+/// A group: its members by person key, and its native attributes per IdP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectoryGroup {
+    /// Stable key.
+    pub key: String,
+    /// Person keys.
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Native attributes by IdP block name.
+    #[serde(flatten)]
+    pub blocks: BTreeMap<String, Map<String, Value>>,
+}
+
+/// Why a directory cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The file cannot be read or written.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a directory in the documented format.
+    #[error("{}: {message}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column when the YAML parser knows them.
+        message: String,
+    },
+}
+
+impl Directory {
+    /// Reads and checks a directory file.
+    pub fn load(path: &Path) -> Result<Directory, DirectoryError> {
+        let text = std::fs::read_to_string(path).map_err(|source| DirectoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Directory::parse(&text).map_err(|message| DirectoryError::Malformed {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses and checks directory YAML.
+    pub fn parse(text: &str) -> Result<Directory, String> {
+        let directory: Directory =
+            serde_norway::from_str(text).map_err(|error| error.to_string())?;
+        directory.check()?;
+        Ok(directory)
+    }
+
+    /// The directory as YAML.
+    pub fn to_yaml(&self) -> Result<String, String> {
+        serde_norway::to_string(self).map_err(|error| error.to_string())
+    }
+
+    /// Writes the directory to `path` as YAML.
+    pub fn save(&self, path: &Path) -> Result<(), DirectoryError> {
+        let text = self
+            .to_yaml()
+            .map_err(|message| DirectoryError::Malformed {
+                path: path.to_path_buf(),
+                message,
+            })?;
+        std::fs::write(path, text).map_err(|source| DirectoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// The person with `key`.
+    pub fn user(&self, key: &str) -> Option<&DirectoryUser> {
+        self.users.iter().find(|user| user.key == key)
+    }
+
+    /// Keys are unique, and groups name only people of the directory.
+    fn check(&self) -> Result<(), String> {
+        let mut keys = HashSet::new();
+        for user in &self.users {
+            if !keys.insert(user.key.as_str()) {
+                return Err(format!("user key `{}` appears twice", user.key));
+            }
+        }
+        let mut group_keys = HashSet::new();
+        for group in &self.groups {
+            if !group_keys.insert(group.key.as_str()) {
+                return Err(format!("group key `{}` appears twice", group.key));
+            }
+            if let Some(unknown) = group
+                .members
+                .iter()
+                .find(|member| !keys.contains(member.as_str()))
+            {
+                return Err(format!(
+                    "group `{}` has the member `{unknown}`, who is not a user of the directory",
+                    group.key
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn acme() -> Directory {
+        Directory::load(&crate::fixtures_dir().join("directories/acme.yaml")).unwrap()
+    }
+
+    #[test]
+    fn acme_has_the_hard_cases() {
+        let acme = acme();
+        assert!(acme.users.len() >= 25);
+        assert!(acme.groups.len() >= 5);
+        let entra = |key: &str| acme.user(key).unwrap().blocks.get("entra").unwrap().clone();
+        assert!(entra("miles")["surname"].as_str().unwrap().contains('\''));
+        assert!(
+            entra("bobby")["displayName"]
+                .as_str()
+                .unwrap()
+                .contains('"')
+        );
+        assert_eq!(
+            entra("lynne")["userPrincipalName"],
+            "LYNNE.ROBBINS@ACME.TEST"
+        );
+        assert!(
+            entra("pat")["userPrincipalName"]
+                .as_str()
+                .unwrap()
+                .contains("#EXT#")
+        );
+        assert_eq!(entra("debra")["accountEnabled"], false);
+        assert_eq!(entra("adele")["manager"], "dana");
+        assert!(!acme.user("pat").unwrap().blocks.contains_key("okta"));
+    }
+
+    #[test]
+    fn an_unknown_member_is_an_error_naming_the_group() {
+        let text = "name: x\nusers:\n  - key: a\ngroups:\n  - key: g\n    members: [a, b]\n";
+        let error = Directory::parse(text).unwrap_err();
+        assert!(error.contains("`g`") && error.contains("`b`"), "{error}");
+    }
+
+    #[test]
+    fn a_yaml_error_names_its_line() {
+        let error = Directory::parse("name: x\nusers:\n  - key: [unclosed\n").unwrap_err();
+        assert!(
+            error.contains("line 3") || error.contains("line 4"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_directory_survives_a_yaml_round_trip() {
+        let acme = acme();
+        assert_eq!(Directory::parse(&acme.to_yaml().unwrap()).unwrap(), acme);
+    }
+}

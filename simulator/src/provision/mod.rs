@@ -1,0 +1,3 @@
+//! The SCIM provisioning client.
+
+pub mod request;
