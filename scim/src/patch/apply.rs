@@ -251,7 +251,7 @@ impl Edit<'_> {
         let new = match self.op {
             PatchOp::Remove => None,
             PatchOp::Add | PatchOp::Replace => {
-                canonical_single(def, singular_value(def, self.value), self.name)?
+                canonical_single(def, &singular_value(def, self.value), self.name)?
             }
         };
         let new = match (new, old) {
@@ -556,13 +556,20 @@ fn clear_other_primaries(values: &mut [Value], touched: &[usize]) {
 }
 
 /// A singular complex attribute sent as a one-element array, as in Entra's older manager
-/// update `{"op":"Add","path":"manager","value":[{"value":"<id>"}]}` (personas.md §1.1).
-fn singular_value<'v>(def: &AttributeDef, value: &'v Value) -> &'v Value {
+/// update `{"op":"Add","path":"manager","value":[{"value":"<id>"}]}`, or as the bare id of a
+/// reference (`"value":"<id>"` for the enterprise `manager` path); personas.md §1.1 leaves
+/// Entra's current form unconfirmed and asks servers to accept both.
+fn singular_value<'v>(def: &AttributeDef, value: &'v Value) -> std::borrow::Cow<'v, Value> {
     match value {
         Value::Array(items) if def.is_complex() && items.len() == 1 => {
-            items.first().unwrap_or(value)
+            std::borrow::Cow::Borrowed(items.first().unwrap_or(value))
         }
-        _ => value,
+        Value::String(id) if def.is_complex() && def.sub_attribute("value").is_some() => {
+            let mut reference = Map::new();
+            reference.insert("value".into(), Value::String(id.clone()));
+            std::borrow::Cow::Owned(Value::Object(reference))
+        }
+        _ => std::borrow::Cow::Borrowed(value),
     }
 }
 

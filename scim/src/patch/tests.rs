@@ -338,6 +338,26 @@ fn entra_manager_as_a_one_element_array_sets_the_enterprise_manager() {
 }
 
 #[test]
+fn entra_manager_as_a_bare_id_sets_the_manager_reference() {
+    let patched = patch_user(
+        &adele(),
+        json!([{"op": "Add",
+                "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                "value": "m1"}]),
+    )
+    .unwrap();
+    assert_eq!(
+        patched[ENTERPRISE_USER_SCHEMA]["manager"],
+        json!({"value": "m1"})
+    );
+    let not_a_reference = patch_user(
+        &adele(),
+        json!([{"op": "Replace", "path": "name", "value": "Adele"}]),
+    );
+    assert!(not_a_reference.is_err());
+}
+
+#[test]
 fn entra_app_role_add_and_assertive_replace() {
     let role = r#"{"id":"7a1f","value":"25","displayName":"Role1234"}"#;
     let added = patch_user(

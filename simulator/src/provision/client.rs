@@ -1,0 +1,314 @@
+//! The HTTP side of provisioning: sends a persona's requests with its headers, honours
+//! `Retry-After` and retries as its rate-limit knobs say, and records every exchange.
+
+use super::request::ScimRequest;
+use super::transcript::{Exchange, REDACTED, Transcript, is_secret_header};
+use crate::persona::Persona;
+use futures::future::BoxFuture;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Waits between retries. The CLI sleeps for real; scenarios and tests record the wait and
+/// go on, so Okta's five-minute backoff costs them nothing.
+pub trait Pause: Send + Sync + std::fmt::Debug {
+    /// Waits `wait`.
+    fn pause(&self, wait: Duration) -> BoxFuture<'static, ()>;
+}
+
+/// Sleeps for real.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SleepingPause;
+
+impl Pause for SleepingPause {
+    fn pause(&self, wait: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(wait))
+    }
+}
+
+/// Records each wait and returns at once (simulated time).
+#[derive(Debug, Default, Clone)]
+pub struct SimulatedPause {
+    waits: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl SimulatedPause {
+    /// The waits asked for so far.
+    pub fn waits(&self) -> Vec<Duration> {
+        self.waits
+            .lock()
+            .map(|waits| waits.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Pause for SimulatedPause {
+    fn pause(&self, wait: Duration) -> BoxFuture<'static, ()> {
+        if let Ok(mut waits) = self.waits.lock() {
+            waits.push(wait);
+        }
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// A SCIM endpoint as the persona talks to it.
+#[derive(Debug, Clone)]
+pub struct ScimClient {
+    http: reqwest::Client,
+    base_url: String,
+    token: String,
+    headers: Vec<(String, String)>,
+    content_type: String,
+    rate_limit: crate::persona::RateLimitPolicy,
+    server_error_retries: u32,
+    pause: Arc<dyn Pause>,
+    transcript: Option<Transcript>,
+}
+
+/// The answer to a request, after retries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimResponse {
+    /// The final status.
+    pub status: u16,
+    /// The body parsed as JSON, when it is JSON.
+    pub json: Option<Value>,
+    /// The body as text.
+    pub text: String,
+    /// Time spent waiting before retries.
+    pub waited: Duration,
+}
+
+impl ScimResponse {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The SCIM error `detail`, or the start of the body.
+    pub fn detail(&self) -> String {
+        self.json
+            .as_ref()
+            .and_then(|json| json.get("detail"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.text.chars().take(200).collect())
+    }
+}
+
+/// No answer came.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{method} {url}: {message}")]
+pub struct Unreachable {
+    /// The method.
+    pub method: String,
+    /// The URL.
+    pub url: String,
+    /// What failed (connection refused, timeout, TLS).
+    pub message: String,
+}
+
+impl ScimClient {
+    /// A client for `base_url` (e.g. `https://app.example/scim/v2`) with `token`, speaking as
+    /// `persona`; `transcript` records the exchanges when given.
+    pub fn new(
+        persona: &Persona,
+        base_url: &str,
+        token: &str,
+        pause: Arc<dyn Pause>,
+        transcript: Option<Transcript>,
+    ) -> Result<ScimClient, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|error| error.to_string())?;
+        let scim = &persona.scim;
+        let mut headers = vec![("User-Agent".to_owned(), scim.user_agent.value.clone())];
+        if let Some(extra) = &scim.headers {
+            headers.extend(
+                extra
+                    .value
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.clone())),
+            );
+        }
+        Ok(ScimClient {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            headers,
+            content_type: scim.content_type.value.clone(),
+            rate_limit: scim.rate_limit.value.clone(),
+            server_error_retries: scim.server_error_retries.value,
+            pause,
+            transcript,
+        })
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Sends `request`; 429 and 5xx answers are retried as the persona does (personas.md
+    /// §2.1 "Rate limiting and retries" for Okta), and the last answer is returned.
+    pub async fn send(&self, request: &ScimRequest) -> Result<ScimResponse, Unreachable> {
+        let mut waited = Duration::ZERO;
+        let mut rate_limited = 0u32;
+        let mut server_errors = 0u32;
+        loop {
+            let (status, retry_after, text) = self.send_once(request).await?;
+            let wait = if status == 429 && rate_limited + 1 < self.rate_limit.max_attempts {
+                rate_limited += 1;
+                Some(self.rate_limit_wait(retry_after.as_deref(), rate_limited))
+            } else if status >= 500 && server_errors < self.server_error_retries {
+                server_errors += 1;
+                Some(Duration::from_secs(u64::from(server_errors)))
+            } else {
+                None
+            };
+            match wait {
+                Some(wait) => {
+                    waited += wait;
+                    self.pause.pause(wait).await;
+                }
+                None => {
+                    return Ok(ScimResponse {
+                        status,
+                        json: serde_json::from_str(&text).ok(),
+                        text,
+                        waited,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The wait before retry `attempt` after a 429: an integer `Retry-After` when honoured,
+    /// else the default, doubled per further attempt when the persona doubles.
+    fn rate_limit_wait(&self, retry_after: Option<&str>, attempt: u32) -> Duration {
+        let policy = &self.rate_limit;
+        let base = retry_after
+            .filter(|_| policy.honours_retry_after)
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .unwrap_or(policy.default_wait_seconds);
+        let factor = if policy.doubles {
+            1u64.checked_shl(attempt.saturating_sub(1))
+                .unwrap_or(u64::MAX)
+        } else {
+            1
+        };
+        Duration::from_secs(base.saturating_mul(factor))
+    }
+
+    async fn send_once(
+        &self,
+        request: &ScimRequest,
+    ) -> Result<(u16, Option<String>, String), Unreachable> {
+        let mut url = reqwest::Url::parse(&format!("{}{}", self.base_url, request.path)).map_err(
+            |error| Unreachable {
+                method: request.method.as_str().into(),
+                url: format!("{}{}", self.base_url, request.path),
+                message: error.to_string(),
+            },
+        )?;
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(request.query.iter());
+        }
+        let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
+            .unwrap_or(reqwest::Method::GET);
+        let mut headers = self.headers.clone();
+        headers.push(("Authorization".into(), format!("Bearer {}", self.token)));
+        let body = request.body.as_ref().map(Value::to_string);
+        if body.is_some() {
+            headers.push(("Content-Type".into(), self.content_type.clone()));
+        }
+        let mut builder = self.http.request(method, url.clone());
+        for (name, value) in &headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = &body {
+            builder = builder.body(body.clone());
+        }
+        let started = chrono::Utc::now();
+        let clock = Instant::now();
+        let outcome = async {
+            let response = builder.send().await?;
+            let status = response.status().as_u16();
+            let response_headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.to_string(),
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let text = response.text().await?;
+            Ok::<_, reqwest::Error>((status, response_headers, text))
+        }
+        .await;
+        let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+        let redacted: Vec<(String, String)> = headers
+            .into_iter()
+            .map(|(name, value)| {
+                let value = if is_secret_header(&name) {
+                    REDACTED.to_owned()
+                } else {
+                    value
+                };
+                (name, value)
+            })
+            .collect();
+        let mut exchange = Exchange {
+            started,
+            method: request.method.as_str().into(),
+            url: url.to_string(),
+            request_headers: redacted,
+            request_body: body,
+            status: None,
+            response_headers: Vec::new(),
+            response_body: String::new(),
+            duration_ms,
+            error: None,
+        };
+        match outcome {
+            Ok((status, response_headers, text)) => {
+                let retry_after = response_headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
+                    .map(|(_, value)| value.clone());
+                if let Some(transcript) = &self.transcript {
+                    exchange.status = Some(status);
+                    exchange.response_headers = response_headers;
+                    exchange.response_body = text.clone();
+                    transcript.record(exchange);
+                }
+                Ok((status, retry_after, text))
+            }
+            Err(error) => {
+                let message = describe(&error);
+                if let Some(transcript) = &self.transcript {
+                    exchange.error = Some(message.clone());
+                    transcript.record(exchange);
+                }
+                Err(Unreachable {
+                    method: request.method.as_str().into(),
+                    url: url.to_string(),
+                    message,
+                })
+            }
+        }
+    }
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}

@@ -1,0 +1,146 @@
+//! What the persona last pushed, kept between cycles as real IdPs keep their own cache
+//! (Entra caches the returned `id`: personas.md §1.1 "Create user"; Okta stores it in the app
+//! user profile: §2.1).
+
+use crate::mapping::MappedValues;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The provisioning state of one persona against one target.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProvisioningState {
+    /// The persona that pushed.
+    pub persona: String,
+    /// The SCIM base URL it pushed to.
+    pub target: String,
+    /// Whether "Test Connection" has run.
+    pub connection_tested: bool,
+    /// Provisioned users by directory key.
+    pub users: BTreeMap<String, UserState>,
+    /// Provisioned groups by directory key.
+    pub groups: BTreeMap<String, GroupState>,
+    /// Operations sent over all cycles (for quarantine thresholds).
+    pub operations: u64,
+    /// Operations failed over all cycles.
+    pub failures: u64,
+}
+
+/// A user the persona provisioned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserState {
+    /// The target's id.
+    pub id: String,
+    /// The userName pushed (sent as a member's `display`).
+    pub user_name: String,
+    /// The SCIM values last pushed, by target path.
+    pub pushed: MappedValues,
+}
+
+impl UserState {
+    /// Whether the last push left the user active.
+    pub fn active(&self) -> bool {
+        self.pushed
+            .get("active")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(true)
+    }
+}
+
+/// A group the persona provisioned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupState {
+    /// The target's id.
+    pub id: String,
+    /// The SCIM values last pushed.
+    pub pushed: MappedValues,
+    /// Members last pushed, by directory key.
+    pub members: BTreeSet<String>,
+}
+
+/// The state file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Reading or writing failed.
+    #[error("cannot use the state file {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a state file.
+    #[error("{} is not an idpsim state file: {message}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        message: String,
+    },
+    /// The file belongs to another persona or target.
+    #[error("{} holds the state of `{persona}` at {target}; use another --state file for this persona and target", path.display())]
+    OtherRun {
+        /// The file.
+        path: PathBuf,
+        /// Its persona.
+        persona: String,
+        /// Its target.
+        target: String,
+    },
+}
+
+impl ProvisioningState {
+    /// A fresh state for `persona` at `target`.
+    pub fn new(persona: &str, target: &str) -> ProvisioningState {
+        ProvisioningState {
+            persona: persona.to_owned(),
+            target: target.to_owned(),
+            ..ProvisioningState::default()
+        }
+    }
+
+    /// Reads the state at `path` for `persona` at `target`; a missing file is a fresh state.
+    pub fn load(path: &Path, persona: &str, target: &str) -> Result<ProvisioningState, StateError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ProvisioningState::new(persona, target));
+            }
+            Err(source) => {
+                return Err(StateError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let state: ProvisioningState =
+            serde_json::from_str(&text).map_err(|error| StateError::Malformed {
+                path: path.to_path_buf(),
+                message: error.to_string(),
+            })?;
+        if state.persona != persona || state.target != target {
+            return Err(StateError::OtherRun {
+                path: path.to_path_buf(),
+                persona: state.persona,
+                target: state.target,
+            });
+        }
+        Ok(state)
+    }
+
+    /// Writes the state to `path` (a temporary file renamed over it, so a crash never leaves
+    /// half a file).
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let io = |source| StateError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = serde_json::to_string(self).map_err(|error| StateError::Malformed {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        let temporary = path.with_extension("tmp");
+        std::fs::write(&temporary, text).map_err(io)?;
+        std::fs::rename(&temporary, path).map_err(io)
+    }
+}
