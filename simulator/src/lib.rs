@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 
 /// The workspace's `fixtures/` folder (personas and directories shipped with idpsim).
 pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("fixtures")
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir.parent().unwrap_or(crate_dir).join("fixtures")
 }

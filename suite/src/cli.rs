@@ -22,6 +22,98 @@ pub enum Command {
     Certify(CertifyArgs),
     /// Serve the reference SCIM service provider until Ctrl-C.
     Sp(SpArgs),
+    /// List the personas, or show one persona's knobs with their sources.
+    Personas(PersonasArgs),
+    /// Work with IdP directories.
+    Directory(DirectoryArgs),
+    /// Run one provisioning cycle of a persona against a SCIM endpoint.
+    Provision(ProvisionArgs),
+}
+
+/// `idpsim personas [show NAME]`.
+#[derive(Debug, Args)]
+pub struct PersonasArgs {
+    /// `show NAME` prints one persona's knobs; without it, the personas are listed.
+    #[command(subcommand)]
+    pub action: Option<PersonasAction>,
+    /// Folder of persona files [default: the workspace's fixtures/personas].
+    #[arg(long, value_name = "DIR", global = true)]
+    pub personas_dir: Option<PathBuf>,
+}
+
+/// What `idpsim personas` does.
+#[derive(Debug, Subcommand)]
+pub enum PersonasAction {
+    /// Print every knob of a persona with its value and source.
+    Show {
+        /// The persona, e.g. `entra` or `okta-aiw`.
+        name: String,
+    },
+}
+
+/// `idpsim directory ...`.
+#[derive(Debug, Args)]
+pub struct DirectoryArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: DirectoryAction,
+}
+
+/// What `idpsim directory` does.
+#[derive(Debug, Subcommand)]
+pub enum DirectoryAction {
+    /// Write a deterministic synthetic directory (YAML).
+    Generate(GenerateArgs),
+}
+
+/// `idpsim directory generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// How many users.
+    #[arg(long, value_name = "N")]
+    pub users: usize,
+    /// How many groups.
+    #[arg(long, value_name = "M", default_value_t = 0)]
+    pub groups: usize,
+    /// Random seed: the same seed gives the same directory.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
+    /// IdP blocks to write, comma-separated [default: all: entra,okta,jumpcloud,google,generic].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub blocks: Vec<String>,
+    /// Where to write it [default: standard output].
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `idpsim provision`.
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// The persona, e.g. `entra`, `okta-aiw` (see `idpsim personas`).
+    #[arg(long, value_name = "NAME")]
+    pub persona: String,
+    /// The directory file (YAML), e.g. fixtures/directories/acme.yaml.
+    #[arg(long, value_name = "FILE")]
+    pub directory: PathBuf,
+    /// SCIM base URL of the endpoint, e.g. http://127.0.0.1:8080/scim/v2.
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// Bearer token for the endpoint.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: String,
+    /// What the persona pushed last time, kept between cycles
+    /// [default: <directory>.<persona>.state.json in the working directory].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Write every exchange of the cycle to this HAR 1.2 file.
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
+    /// Folder of persona files [default: the workspace's fixtures/personas].
+    #[arg(long, value_name = "DIR")]
+    pub personas_dir: Option<PathBuf>,
 }
 
 /// `idpsim certify`.
@@ -169,6 +261,79 @@ mod tests {
         };
         assert_eq!(args.database, PathBuf::from("idpsim.db"));
         assert!(args.listen.ip().is_loopback());
+    }
+
+    #[test]
+    fn personas_show_takes_a_name() {
+        let Command::Personas(args) = parse(&["personas", "show", "okta-aiw"]).unwrap().command
+        else {
+            panic!("expected personas");
+        };
+        let Some(PersonasAction::Show { name }) = args.action else {
+            panic!("expected show");
+        };
+        assert_eq!(name, "okta-aiw");
+        let Command::Personas(list) = parse(&["personas"]).unwrap().command else {
+            panic!("expected personas");
+        };
+        assert!(list.action.is_none());
+    }
+
+    #[test]
+    fn directory_generate_takes_counts_seed_and_blocks() {
+        let cli = parse(&[
+            "directory",
+            "generate",
+            "--users",
+            "100000",
+            "--groups",
+            "50",
+            "--seed",
+            "7",
+            "--blocks",
+            "entra,okta",
+        ])
+        .unwrap();
+        let Command::Directory(DirectoryArgs {
+            action: DirectoryAction::Generate(args),
+        }) = cli.command
+        else {
+            panic!("expected directory generate");
+        };
+        assert_eq!((args.users, args.groups, args.seed), (100_000, 50, 7));
+        assert_eq!(args.blocks, ["entra", "okta"]);
+    }
+
+    #[test]
+    fn provision_needs_persona_directory_target_and_token() {
+        let err = parse(&[
+            "provision",
+            "--persona",
+            "entra",
+            "--directory",
+            "acme.yaml",
+        ])
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let cli = parse(&[
+            "provision",
+            "--persona",
+            "entra",
+            "--directory",
+            "acme.yaml",
+            "--target",
+            "http://127.0.0.1:8080/scim/v2",
+            "--token",
+            "t",
+            "--har",
+            "out.har",
+        ])
+        .unwrap();
+        let Command::Provision(args) = cli.command else {
+            panic!("expected provision");
+        };
+        assert_eq!(args.concurrency, 4);
+        assert_eq!(args.har, Some(PathBuf::from("out.har")));
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! `idpsim certify` and `cargo test --test bdd`.
 //!
 //! # Layout
-//! - [`cli`]: the clap command line (`idpsim certify`, `idpsim sp`).
+//! - [`cli`]: the clap command line (`idpsim certify`, `sp`, `personas`, `directory`,
+//!   `provision`).
+//! - [`personas`]: listing personas and showing their knobs with sources.
+//! - [`provision`]: `idpsim provision` (progress bar, summary, HAR) and `directory generate`.
 //! - [`certify`]: picks the target, runs the features with cucumber, writes the terminal
 //!   summary, JUnit XML and Cucumber JSON, and returns an [`certify::Outcome`].
 //! - [`world`]: the one cucumber World, [`world::ScimWorld`]: HTTP client, target, last
@@ -19,6 +22,8 @@
 pub mod certify;
 pub mod cli;
 pub mod json_match;
+pub mod personas;
+pub mod provision;
 pub mod steps;
 pub mod template;
 pub mod world;

@@ -4,8 +4,11 @@
 use anyhow::Context as _;
 use clap::Parser as _;
 use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
+use idpsim_simulator::persona::PersonaCatalog;
 use idpsim_suite::certify::{self, Outcome};
-use idpsim_suite::cli::{Cli, Command, SpArgs};
+use idpsim_suite::cli::{Cli, Command, DirectoryAction, PersonasAction, PersonasArgs, SpArgs};
+use idpsim_suite::personas;
+use idpsim_suite::provision::{self, UsageError};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -26,6 +29,16 @@ async fn main() -> ExitCode {
             }
             ExitCode::from(outcome.exit_code())
         }
+        Command::Personas(args) => finish(show_personas(&args).map(|text| {
+            print!("{text}");
+            true
+        })),
+        Command::Directory(args) => match args.action {
+            DirectoryAction::Generate(generate) => {
+                finish(provision::run_generate(&generate).map(|()| true))
+            }
+        },
+        Command::Provision(args) => finish(provision::run_provision(&args).await),
         Command::Sp(args) => match serve(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
@@ -34,6 +47,32 @@ async fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// Exit code 0 on success, 1 when operations failed, 2 (with one line) when the command could
+/// not run.
+fn finish(outcome: Result<bool, UsageError>) -> ExitCode {
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn show_personas(args: &PersonasArgs) -> Result<String, UsageError> {
+    let folder = args
+        .personas_dir
+        .clone()
+        .unwrap_or_else(personas::default_personas_dir);
+    let catalog = PersonaCatalog::open(&folder).map_err(|error| UsageError(error.to_string()))?;
+    match &args.action {
+        None => personas::list(&catalog),
+        Some(PersonasAction::Show { name }) => personas::show(&catalog, name),
+    }
+    .map_err(|error| UsageError(error.to_string()))
 }
 
 /// Serves the reference SP until Ctrl-C, then shuts it down cleanly.

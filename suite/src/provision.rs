@@ -1,0 +1,230 @@
+//! `idpsim provision` and `idpsim directory generate`: a persona's provisioning cycle against
+//! any SCIM endpoint, with a progress bar and a summary, and synthetic directories.
+
+use crate::cli::{GenerateArgs, ProvisionArgs};
+use crate::personas::default_personas_dir;
+use idpsim_simulator::directory::{ALL_BLOCKS, Directory, GenerateOptions, generate};
+use idpsim_simulator::persona::PersonaCatalog;
+use idpsim_simulator::provision::{
+    CycleError, CycleOptions, CycleReport, Progress, ProvisioningCycle, ProvisioningState,
+    ScimClient, SleepingPause, Transcript,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A command that could not run: one line for the user, exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// How many failures the summary lists before it says "and N more".
+const FAILURES_SHOWN: usize = 20;
+
+/// Writes a generated directory to the output file or standard output.
+pub fn run_generate(args: &GenerateArgs) -> Result<(), UsageError> {
+    let blocks = if args.blocks.is_empty() {
+        ALL_BLOCKS.iter().map(|block| (*block).to_owned()).collect()
+    } else {
+        args.blocks.clone()
+    };
+    if let Some(unknown) = blocks
+        .iter()
+        .find(|block| !ALL_BLOCKS.contains(&block.as_str()))
+    {
+        return Err(UsageError(format!(
+            "unknown block `{unknown}` (known: {})",
+            ALL_BLOCKS.join(", ")
+        )));
+    }
+    let directory = generate(&GenerateOptions {
+        users: args.users,
+        groups: args.groups,
+        seed: args.seed,
+        blocks,
+    });
+    match &args.output {
+        Some(path) => directory
+            .save(path)
+            .map_err(|error| UsageError(error.to_string())),
+        None => {
+            let yaml = directory.to_yaml().map_err(UsageError)?;
+            print!("{yaml}");
+            Ok(())
+        }
+    }
+}
+
+/// Runs one cycle and prints its summary; `Ok(true)` when every operation succeeded.
+pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
+    let usage = |error: &dyn std::fmt::Display| UsageError(error.to_string());
+    let folder = args
+        .personas_dir
+        .clone()
+        .unwrap_or_else(default_personas_dir);
+    let catalog = PersonaCatalog::open(&folder).map_err(|error| usage(&error))?;
+    let persona = catalog
+        .load(&args.persona)
+        .map_err(|error| usage(&error))?
+        .persona;
+    if !persona.scim.pushes.value {
+        return Err(UsageError(format!(
+            "{} does not push SCIM: {}",
+            persona.display_name,
+            persona
+                .scim
+                .pushes
+                .note
+                .as_deref()
+                .unwrap_or(&persona.scim.pushes.source)
+        )));
+    }
+    let directory = Directory::load(&args.directory).map_err(|error| usage(&error))?;
+    let state_path = args
+        .state
+        .clone()
+        .unwrap_or_else(|| default_state_path(args));
+    let mut state = ProvisioningState::load(&state_path, &args.persona, &args.target)
+        .map_err(|error| usage(&error))?;
+    let transcript = args.har.as_ref().map(|_| Transcript::default());
+    let client = ScimClient::new(
+        &persona,
+        &args.target,
+        &args.token,
+        Arc::new(SleepingPause),
+        transcript.clone(),
+    )
+    .map_err(|error| usage(&error))?;
+    let options = CycleOptions {
+        concurrency: args.concurrency.max(1),
+        now: chrono::Utc::now(),
+        seed: rand_seed(),
+    };
+    let progress = TerminalProgress::new();
+    let outcome = ProvisioningCycle::new(&persona, &directory, &client, options)
+        .run(&mut state, &progress)
+        .await;
+    progress.finish();
+    if let (Some(path), Some(transcript)) = (&args.har, &transcript) {
+        let har = transcript.to_har(env!("CARGO_PKG_VERSION"));
+        let text = serde_json::to_string_pretty(&har).map_err(|error| usage(&error))?;
+        std::fs::write(path, text)
+            .map_err(|error| UsageError(format!("cannot write {}: {error}", path.display())))?;
+    }
+    let report = match outcome {
+        Ok(report) => report,
+        Err(
+            error @ (CycleError::Unreachable(_)
+            | CycleError::TestConnection { .. }
+            | CycleError::NoScimPush { .. }),
+        ) => {
+            return Err(usage(&error));
+        }
+    };
+    state.save(&state_path).map_err(|error| usage(&error))?;
+    print!("{}", summary(&persona.display_name, &report));
+    println!("state: {}", state_path.display());
+    if let Some(path) = &args.har {
+        println!("HAR: {}", path.display());
+    }
+    Ok(report.failures.is_empty())
+}
+
+fn default_state_path(args: &ProvisionArgs) -> PathBuf {
+    let stem = args.directory.file_stem().map_or_else(
+        || "directory".into(),
+        |stem| stem.to_string_lossy().into_owned(),
+    );
+    PathBuf::from(format!("{stem}.{}.state.json", args.persona))
+}
+
+fn rand_seed() -> u64 {
+    rand::random()
+}
+
+/// The summary printed at the end of `idpsim provision`.
+pub fn summary(persona: &str, report: &CycleReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{persona} provisioning cycle:");
+    let _ = writeln!(
+        out,
+        "  users: {} created, {} linked, {} updated, {} deactivated, {} reactivated, {} deleted",
+        report.created,
+        report.linked,
+        report.updated,
+        report.deactivated,
+        report.reactivated,
+        report.deleted
+    );
+    let _ = writeln!(
+        out,
+        "  groups: {} created, {} updated, {} deleted",
+        report.groups_created, report.groups_updated, report.groups_deleted
+    );
+    if !report.waited.is_zero() {
+        let _ = writeln!(
+            out,
+            "  waited {} s before retries (429/5xx)",
+            report.waited.as_secs()
+        );
+    }
+    for skipped in &report.skipped {
+        let _ = writeln!(out, "  skipped {}: {}", skipped.subject, skipped.reason);
+    }
+    let _ = writeln!(out, "  failures: {}", report.failures.len());
+    for failure in report.failures.iter().take(FAILURES_SHOWN) {
+        let status = failure
+            .status
+            .map_or_else(|| "no answer".to_owned(), |status| status.to_string());
+        let _ = writeln!(
+            out,
+            "    {}: {} -> {status}: {}",
+            failure.subject, failure.request, failure.detail
+        );
+    }
+    if report.failures.len() > FAILURES_SHOWN {
+        let _ = writeln!(
+            out,
+            "    ... and {} more",
+            report.failures.len() - FAILURES_SHOWN
+        );
+    }
+    if let Some(quarantine) = &report.quarantine {
+        let _ = writeln!(out, "  {quarantine}");
+    }
+    out
+}
+
+/// A progress bar on standard error; hidden when it is not a terminal.
+struct TerminalProgress {
+    bar: ProgressBar,
+}
+
+impl TerminalProgress {
+    fn new() -> TerminalProgress {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>16} [{bar:40}] {pos}/{len} {per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        TerminalProgress { bar }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn phase(&self, phase: &str, total: u64) {
+        self.bar.set_message(phase.to_owned());
+        self.bar.set_length(total);
+        self.bar.set_position(0);
+    }
+
+    fn advance(&self) {
+        self.bar.inc(1);
+    }
+}
