@@ -21,6 +21,9 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+/// Users mapped and sent per batch: bounds the memory a large directory needs in flight.
+const CHUNK: usize = 1024;
+
 /// How a cycle runs.
 #[derive(Debug, Clone)]
 pub struct CycleOptions {
@@ -216,36 +219,38 @@ impl<'a> ProvisioningCycle<'a> {
             .collect();
 
         progress.phase("users", assigned.len() as u64);
-        let mut jobs = Vec::new();
-        for (key, attributes) in &assigned {
+        for chunk in assigned.chunks(CHUNK) {
             let ids = &state.users;
-            let mapped = self.map_user(attributes, &|person| {
-                ids.get(person).map(|user| user.id.clone())
-            });
-            let password = scim
-                .create_random_password
-                .value
-                .then(|| random_password(&mut random));
-            jobs.push((
-                key.clone(),
-                *attributes,
-                mapped,
-                state.users.get(key).cloned(),
-                password,
-            ));
+            let jobs: Vec<_> = chunk
+                .iter()
+                .map(|(key, attributes)| {
+                    let mapped = self.map_user(attributes, &|person| {
+                        ids.get(person).map(|user| user.id.clone())
+                    });
+                    let password = scim
+                        .create_random_password
+                        .value
+                        .then(|| random_password(&mut random));
+                    (
+                        key.clone(),
+                        *attributes,
+                        mapped,
+                        ids.get(key).cloned(),
+                        password,
+                    )
+                })
+                .collect();
+            let outcomes = self
+                .concurrently(
+                    progress,
+                    jobs,
+                    |(key, attributes, mapped, existing, password)| {
+                        self.sync_user(key, attributes, mapped, existing, password)
+                    },
+                )
+                .await;
+            operations += apply_outcomes(state, &mut report, outcomes);
         }
-        let outcomes: Vec<UserOutcome> = futures::stream::iter(jobs)
-            .map(|(key, attributes, mapped, existing, password)| async move {
-                let outcome = self
-                    .sync_user(key, attributes, mapped, existing, password)
-                    .await;
-                progress.advance();
-                outcome
-            })
-            .buffer_unordered(self.options.concurrency.max(1))
-            .collect()
-            .await;
-        operations += apply_outcomes(state, &mut report, outcomes);
 
         let references: Vec<_> = assigned
             .iter()
@@ -262,15 +267,12 @@ impl<'a> ProvisioningCycle<'a> {
             .collect();
         if !references.is_empty() {
             progress.phase("references", references.len() as u64);
-            let outcomes: Vec<UserOutcome> = futures::stream::iter(references)
-                .map(|(key, mapped, existing)| async move {
+            let outcomes = self
+                .concurrently(progress, references, |(key, mapped, existing)| async move {
                     let mut outcome = UserOutcome::new(key);
                     self.update_user(&mut outcome, existing, mapped, None).await;
-                    progress.advance();
                     outcome
                 })
-                .buffer_unordered(self.options.concurrency.max(1))
-                .collect()
                 .await;
             operations += apply_outcomes(state, &mut report, outcomes);
         }
@@ -284,14 +286,10 @@ impl<'a> ProvisioningCycle<'a> {
             .collect();
         if !leaving.is_empty() {
             progress.phase("unassigned users", leaving.len() as u64);
-            let outcomes: Vec<UserOutcome> = futures::stream::iter(leaving)
-                .map(|(key, existing)| async move {
-                    let outcome = self.unassign_user(key, existing).await;
-                    progress.advance();
-                    outcome
+            let outcomes = self
+                .concurrently(progress, leaving, |(key, existing)| {
+                    self.unassign_user(key, existing)
                 })
-                .buffer_unordered(self.options.concurrency.max(1))
-                .collect()
                 .await;
             operations += apply_outcomes(state, &mut report, outcomes);
         }
@@ -304,6 +302,31 @@ impl<'a> ProvisioningCycle<'a> {
         state.failures += report.failures.len() as u64;
         report.quarantine = self.quarantine(state);
         Ok(report)
+    }
+
+    /// Runs `work` on every job, `concurrency` at a time, advancing `progress` per job.
+    async fn concurrently<Job, Work, Done>(
+        &self,
+        progress: &dyn Progress,
+        jobs: Vec<Job>,
+        work: Work,
+    ) -> Vec<UserOutcome>
+    where
+        Work: Fn(Job) -> Done,
+        Done: std::future::Future<Output = UserOutcome>,
+    {
+        futures::stream::iter(jobs)
+            .map(|job| {
+                let done = work(job);
+                async move {
+                    let outcome = done.await;
+                    progress.advance();
+                    outcome
+                }
+            })
+            .buffer_unordered(self.options.concurrency.max(1))
+            .collect()
+            .await
     }
 
     fn map_user(
