@@ -438,3 +438,28 @@ async fn entra_sends_the_manager_after_the_manager_exists() {
         json!(run.state.users["dana"].id)
     );
 }
+
+#[tokio::test]
+async fn a_directory_mapping_overrides_the_persona_default() {
+    let mut run = Run::new("entra").await;
+    let mut directory = acme();
+    let overrides: idpsim_simulator::mapping::MappingOverrides = serde_json::from_value(json!({
+        "user": [
+            {"scim": "externalId", "native": "mailNickname", "source": "this tenant keys on mailNickname (personas.md §1.1 tutorial template)"},
+            {"scim": "nickName", "expression": "ToLower([givenName])", "source": "this tenant's extra mapping"}
+        ]
+    }))
+    .unwrap();
+    directory.mappings.insert("entra".into(), overrides);
+    run.cycle(&directory, start()).await;
+    run.assert_sp_matches_state().await;
+    let (_, adele) = run
+        .get(&format!("/Users/{}", run.state.users["adele"].id))
+        .await;
+    let entra = &acme().user("adele").unwrap().blocks["entra"].clone();
+    assert_eq!(adele["externalId"], entra["mailNickname"]);
+    assert_eq!(
+        adele["nickName"],
+        json!(entra["givenName"].as_str().unwrap().to_lowercase())
+    );
+}

@@ -19,8 +19,8 @@ use std::sync::Arc;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// How many failures the summary lists before it says "and N more".
-const FAILURES_SHOWN: usize = 20;
+/// How many skipped users and failures the summary lists before it says "and N more".
+const LISTED: usize = 20;
 
 /// Writes a generated directory to the output file or standard output.
 pub fn run_generate(args: &GenerateArgs) -> Result<(), UsageError> {
@@ -117,7 +117,8 @@ pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
         Err(
             error @ (CycleError::Unreachable(_)
             | CycleError::TestConnection { .. }
-            | CycleError::NoScimPush { .. }),
+            | CycleError::NoScimPush { .. }
+            | CycleError::Mapping(_)),
         ) => {
             return Err(usage(&error));
         }
@@ -169,11 +170,18 @@ pub fn summary(persona: &str, report: &CycleReport) -> String {
             report.waited.as_secs()
         );
     }
-    for skipped in &report.skipped {
+    for skipped in report.skipped.iter().take(LISTED) {
         let _ = writeln!(out, "  skipped {}: {}", skipped.subject, skipped.reason);
     }
+    if report.skipped.len() > LISTED {
+        let _ = writeln!(
+            out,
+            "  ... and {} more skipped",
+            report.skipped.len() - LISTED
+        );
+    }
     let _ = writeln!(out, "  failures: {}", report.failures.len());
-    for failure in report.failures.iter().take(FAILURES_SHOWN) {
+    for failure in report.failures.iter().take(LISTED) {
         let status = failure
             .status
             .map_or_else(|| "no answer".to_owned(), |status| status.to_string());
@@ -183,12 +191,8 @@ pub fn summary(persona: &str, report: &CycleReport) -> String {
             failure.subject, failure.request, failure.detail
         );
     }
-    if report.failures.len() > FAILURES_SHOWN {
-        let _ = writeln!(
-            out,
-            "    ... and {} more",
-            report.failures.len() - FAILURES_SHOWN
-        );
+    if report.failures.len() > LISTED {
+        let _ = writeln!(out, "    ... and {} more", report.failures.len() - LISTED);
     }
     if let Some(quarantine) = &report.quarantine {
         let _ = writeln!(out, "  {quarantine}");

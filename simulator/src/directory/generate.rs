@@ -110,6 +110,7 @@ pub fn generate(options: &GenerateOptions) -> Directory {
         name: format!("generated-{}", options.seed),
         users,
         groups,
+        mappings: BTreeMap::new(),
     }
 }
 

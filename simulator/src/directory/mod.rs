@@ -8,6 +8,8 @@ mod generate;
 
 pub use generate::{ALL_BLOCKS, GenerateOptions, generate};
 
+use crate::mapping::{MappingOverrides, compile_rules};
+use idpsim_scim::ResourceSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -25,6 +27,10 @@ pub struct Directory {
     /// The groups.
     #[serde(default)]
     pub groups: Vec<DirectoryGroup>,
+    /// This organization's own attribute mappings, by IdP block: they replace or extend the
+    /// persona's defaults (seed 003: "the exact attribute names may vary").
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mappings: BTreeMap<String, MappingOverrides>,
 }
 
 /// A person, with one block of native attributes per IdP that holds them.
@@ -76,15 +82,29 @@ pub enum DirectoryError {
 
 impl Directory {
     /// Reads and checks a directory file.
+    ///
+    /// A `.json` file is read as JSON, streamed, so a generated directory of 100,000 users is
+    /// read without holding the text or a parse tree of all of it; any other file as YAML.
     pub fn load(path: &Path) -> Result<Directory, DirectoryError> {
+        let malformed = |message| DirectoryError::Malformed {
+            path: path.to_path_buf(),
+            message,
+        };
+        if is_json(path) {
+            let file = std::fs::File::open(path).map_err(|source| DirectoryError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let directory: Directory = serde_json::from_reader(std::io::BufReader::new(file))
+                .map_err(|error| malformed(error.to_string()))?;
+            directory.check().map_err(malformed)?;
+            return Ok(directory);
+        }
         let text = std::fs::read_to_string(path).map_err(|source| DirectoryError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Directory::parse(&text).map_err(|message| DirectoryError::Malformed {
-            path: path.to_path_buf(),
-            message,
-        })
+        Directory::parse(&text).map_err(malformed)
     }
 
     /// Parses and checks directory YAML.
@@ -100,14 +120,17 @@ impl Directory {
         serde_norway::to_string(self).map_err(|error| error.to_string())
     }
 
-    /// Writes the directory to `path` as YAML.
+    /// Writes the directory to `path`: JSON when the name ends in `.json`, else YAML.
     pub fn save(&self, path: &Path) -> Result<(), DirectoryError> {
-        let text = self
-            .to_yaml()
-            .map_err(|message| DirectoryError::Malformed {
-                path: path.to_path_buf(),
-                message,
-            })?;
+        let text = if is_json(path) {
+            serde_json::to_string(self).map_err(|error| error.to_string())
+        } else {
+            self.to_yaml()
+        }
+        .map_err(|message| DirectoryError::Malformed {
+            path: path.to_path_buf(),
+            message,
+        })?;
         std::fs::write(path, text).map_err(|source| DirectoryError::Io {
             path: path.to_path_buf(),
             source,
@@ -125,6 +148,16 @@ impl Directory {
         for user in &self.users {
             if !keys.insert(user.key.as_str()) {
                 return Err(format!("user key `{}` appears twice", user.key));
+            }
+        }
+        for (block, overrides) in &self.mappings {
+            for (list, mappings, schema) in [
+                ("user", &overrides.user, ResourceSchema::user()),
+                ("group", &overrides.group, ResourceSchema::group()),
+            ] {
+                compile_rules(mappings, schema).map_err(|(index, message)| {
+                    format!("mappings.{block}.{list}[{index}].scim: {message}")
+                })?;
             }
         }
         let mut group_keys = HashSet::new();
@@ -145,6 +178,11 @@ impl Directory {
         }
         Ok(())
     }
+}
+
+fn is_json(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("json"))
 }
 
 #[cfg(test)]
@@ -192,12 +230,34 @@ mod tests {
     }
 
     #[test]
+    fn a_mapping_override_with_a_bad_path_is_an_error_naming_it() {
+        let text = "name: x\nmappings:\n  entra:\n    user:\n      - scim: emails[type co \"w\"].value\n        native: mail\n        source: tenant\n";
+        let error = Directory::parse(text).unwrap_err();
+        assert!(
+            error.starts_with("mappings.entra.user[0].scim: "),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn a_yaml_error_names_its_line() {
         let error = Directory::parse("name: x\nusers:\n  - key: [unclosed\n").unwrap_err();
         assert!(
             error.contains("line 3") || error.contains("line 4"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_json_directory_reads_like_the_yaml_one() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("acme.json");
+        acme().save(&path).unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().starts_with('{'));
+        assert_eq!(Directory::load(&path).unwrap(), acme());
+        std::fs::write(&path, "{\"name\": \"x\",\n \"users\": [{\"key\": 1}]}").unwrap();
+        let error = Directory::load(&path).unwrap_err().to_string();
+        assert!(error.contains("line 2"), "{error}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub use expression::{Expression, ExpressionError, Function, string_form};
 pub use target::TargetPath;
 
 use idpsim_scim::schema::AttributeType;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -32,9 +32,9 @@ pub enum MappedValue {
     Reference(String),
 }
 
-/// One mapping rule of a persona file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(try_from = "RawMapping")]
+/// One mapping rule of a persona file (or of a directory's overrides).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(try_from = "RawMapping", into = "RawMapping")]
 pub struct AttributeMapping {
     /// The SCIM path, as written in the file.
     pub scim: String,
@@ -86,19 +86,97 @@ pub struct MappingError {
     pub expected: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawMapping {
     scim: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     native: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     expression: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     constant: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     create_with: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     matching_precedence: Option<u32>,
     source: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     unconfirmed: bool,
+}
+
+impl From<AttributeMapping> for RawMapping {
+    fn from(mapping: AttributeMapping) -> RawMapping {
+        let (mut native, mut expression, mut constant, mut reference) = (None, None, None, None);
+        match mapping.value {
+            MappedValue::Native(name) => native = Some(name),
+            MappedValue::Expression(parsed) => expression = Some(parsed.to_string()),
+            MappedValue::Constant(value) => constant = Some(value),
+            MappedValue::Reference(name) => reference = Some(name),
+        }
+        RawMapping {
+            scim: mapping.scim,
+            native,
+            expression,
+            constant,
+            reference,
+            create_with: mapping.create_with,
+            matching_precedence: mapping.matching_precedence,
+            source: mapping.source,
+            unconfirmed: mapping.unconfirmed,
+        }
+    }
+}
+
+/// A directory's own mappings for one IdP block: a rule for a SCIM path the persona also
+/// maps replaces the persona's, a rule for a new path is added (the admin console's "edit
+/// attribute mapping", seed 003 "exact attribute names may vary").
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingOverrides {
+    /// User mapping rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user: Vec<AttributeMapping>,
+    /// Group mapping rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group: Vec<AttributeMapping>,
+}
+
+/// `mappings` with their targets resolved against `schema`; an error names the index of the
+/// rule and what is wrong with its path.
+pub fn compile_rules(
+    mappings: &[AttributeMapping],
+    schema: &idpsim_scim::ResourceSchema,
+) -> Result<Vec<MappingRule>, (usize, String)> {
+    mappings
+        .iter()
+        .enumerate()
+        .map(|(index, mapping)| {
+            TargetPath::parse(&mapping.scim, schema)
+                .map(|target| MappingRule {
+                    target,
+                    mapping: mapping.clone(),
+                })
+                .map_err(|message| (index, message))
+        })
+        .collect()
+}
+
+/// `base` with `overrides` applied: same target path replaces, a new one is appended.
+pub fn override_rules(base: &[MappingRule], overrides: &[MappingRule]) -> Vec<MappingRule> {
+    let mut rules = base.to_vec();
+    for rule in overrides {
+        match rules
+            .iter_mut()
+            .find(|existing| existing.target.text.eq_ignore_ascii_case(&rule.target.text))
+        {
+            Some(existing) => *existing = rule.clone(),
+            None => rules.push(rule.clone()),
+        }
+    }
+    rules
 }
 
 impl TryFrom<RawMapping> for AttributeMapping {

@@ -2,7 +2,7 @@
 //! errors that name the file, the line and the knob.
 
 use super::Persona;
-use crate::mapping::{AttributeMapping, MappingRule, TargetPath};
+use crate::mapping::{AttributeMapping, MappingRule, compile_rules};
 use idpsim_scim::ResourceSchema;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -219,18 +219,8 @@ fn rules(
     list: &str,
     chain: &[(PathBuf, String, toml::Table)],
 ) -> Result<Vec<MappingRule>, PersonaError> {
-    mappings
-        .iter()
-        .enumerate()
-        .map(|(index, mapping)| {
-            TargetPath::parse(&mapping.scim, schema)
-                .map(|target| MappingRule {
-                    target,
-                    mapping: mapping.clone(),
-                })
-                .map_err(|message| located(chain, &format!("{list}[{index}].scim"), message))
-        })
-        .collect()
+    compile_rules(mappings, schema)
+        .map_err(|(index, message)| located(chain, &format!("{list}[{index}].scim"), message))
 }
 
 fn collect_knobs(table: &toml::Table, prefix: &str, lines: &mut Vec<KnobLine>) {

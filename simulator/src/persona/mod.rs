@@ -12,7 +12,11 @@ mod load;
 
 pub use load::{PersonaCatalog, PersonaError};
 
-use crate::mapping::{AttributeMapping, ComputedAttribute, MappingRule};
+use crate::directory::Directory;
+use crate::mapping::{
+    AttributeMapping, ComputedAttribute, MappingRule, compile_rules, override_rules,
+};
+use idpsim_scim::ResourceSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -83,6 +87,30 @@ pub struct Persona {
     /// `group_mapping` with targets resolved against the SCIM Group schema.
     #[serde(skip)]
     pub group_rules: Vec<MappingRule>,
+}
+
+impl Persona {
+    /// This persona with a directory's own mapping rules for its block (`mappings.<block>` in
+    /// the directory file) applied; an error names the rule whose SCIM path is invalid.
+    pub fn for_directory(&self, directory: &Directory) -> Result<Persona, String> {
+        let Some(overrides) = directory.mappings.get(&self.directory_block) else {
+            return Ok(self.clone());
+        };
+        let compile = |mappings, schema, list: &str| {
+            compile_rules(mappings, schema).map_err(|(index, message)| {
+                format!(
+                    "directory `{}`: mappings.{}.{list}[{index}].scim: {message}",
+                    directory.name, self.directory_block
+                )
+            })
+        };
+        let user = compile(&overrides.user, ResourceSchema::user(), "user")?;
+        let group = compile(&overrides.group, ResourceSchema::group(), "group")?;
+        let mut persona = self.clone();
+        persona.user_rules = override_rules(&self.user_rules, &user);
+        persona.group_rules = override_rules(&self.group_rules, &group);
+        Ok(persona)
+    }
 }
 
 /// The persona's SCIM client dialect (personas.md §6.1, §6.4).

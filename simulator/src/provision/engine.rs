@@ -102,6 +102,9 @@ pub enum CycleError {
     /// The target did not answer.
     #[error("the target is unreachable: {0}")]
     Unreachable(#[from] Unreachable),
+    /// The directory's own mappings are invalid.
+    #[error("{0}")]
+    Mapping(String),
     /// Test Connection failed.
     #[error("test connection failed: {request} answered {status}: {detail}")]
     TestConnection {
@@ -132,6 +135,7 @@ impl Progress for NoProgress {
 }
 
 /// One provisioning cycle of `persona` for `directory` through `client`.
+#[derive(Clone)]
 pub struct ProvisioningCycle<'a> {
     persona: &'a Persona,
     directory: &'a Directory,
@@ -182,8 +186,25 @@ impl<'a> ProvisioningCycle<'a> {
         }
     }
 
-    /// Runs the cycle, updating `state` with what the target accepted.
+    /// Runs the cycle, updating `state` with what the target accepted. The directory's own
+    /// mappings for the persona's block replace or extend the persona's.
     pub async fn run(
+        &self,
+        state: &mut ProvisioningState,
+        progress: &dyn Progress,
+    ) -> Result<CycleReport, CycleError> {
+        let persona = self
+            .persona
+            .for_directory(self.directory)
+            .map_err(CycleError::Mapping)?;
+        let cycle = ProvisioningCycle {
+            persona: &persona,
+            ..self.clone()
+        };
+        cycle.run_with_persona(state, progress).await
+    }
+
+    async fn run_with_persona(
         &self,
         state: &mut ProvisioningState,
         progress: &dyn Progress,

@@ -101,8 +101,8 @@ impl ProvisioningState {
 
     /// Reads the state at `path` for `persona` at `target`; a missing file is a fresh state.
     pub fn load(path: &Path, persona: &str, target: &str) -> Result<ProvisioningState, StateError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let file = match std::fs::File::open(path) {
+            Ok(file) => std::io::BufReader::new(file),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(ProvisioningState::new(persona, target));
             }
@@ -114,7 +114,7 @@ impl ProvisioningState {
             }
         };
         let state: ProvisioningState =
-            serde_json::from_str(&text).map_err(|error| StateError::Malformed {
+            serde_json::from_reader(file).map_err(|error| StateError::Malformed {
                 path: path.to_path_buf(),
                 message: error.to_string(),
             })?;
@@ -128,19 +128,21 @@ impl ProvisioningState {
         Ok(state)
     }
 
-    /// Writes the state to `path` (a temporary file renamed over it, so a crash never leaves
-    /// half a file).
+    /// Writes the state to `path`, streamed (a large state is never one string in memory),
+    /// into a temporary file renamed over it, so a crash never leaves half a file.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
         let io = |source| StateError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let text = serde_json::to_string(self).map_err(|error| StateError::Malformed {
+        let temporary = path.with_extension("tmp");
+        let file = std::fs::File::create(&temporary).map_err(io)?;
+        let mut writer = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut writer, self).map_err(|error| StateError::Malformed {
             path: path.to_path_buf(),
             message: error.to_string(),
         })?;
-        let temporary = path.with_extension("tmp");
-        std::fs::write(&temporary, text).map_err(io)?;
+        std::io::Write::flush(&mut writer).map_err(io)?;
         std::fs::rename(&temporary, path).map_err(io)
     }
 }
