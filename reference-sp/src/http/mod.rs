@@ -179,23 +179,23 @@ impl Shared {
     /// computed `groups`, each Group member's `type`, `display` and `$ref`, and `meta`
     /// (RFC 7643 §3.1, §4.1.2, §4.2).
     pub(crate) fn render(&self, resource: &StoredResource, data: &OrganizationData) -> Value {
-        let mut rendered = Map::with_capacity(resource.body.len() + 3);
-        if let Some(schemas) = resource.body.get("schemas") {
-            rendered.insert("schemas".into(), schemas.clone());
+        let mut body = resource.body();
+        let mut rendered = Map::with_capacity(body.len() + 3);
+        if let Some(schemas) = body.shift_remove("schemas") {
+            rendered.insert("schemas".into(), schemas);
         }
         rendered.insert("id".into(), Value::String(resource.id.clone()));
-        for (name, value) in &resource.body {
-            match (name.as_str(), value) {
-                ("schemas", _) => {}
-                ("members", Value::Array(listed)) => {
+        for (name, value) in body {
+            match value {
+                Value::Array(listed) if name == "members" => {
                     let listed = listed
-                        .iter()
+                        .into_iter()
                         .map(|member| self.render_member(member, data))
                         .collect();
-                    rendered.insert(name.clone(), Value::Array(listed));
+                    rendered.insert(name, Value::Array(listed));
                 }
-                _ => {
-                    rendered.insert(name.clone(), value.clone());
+                value => {
+                    rendered.insert(name, value);
                 }
             }
         }
@@ -236,8 +236,7 @@ impl Shared {
     }
 
     /// A member as stored, with its current `type`, `display` and `$ref`.
-    fn render_member(&self, member: &Value, data: &OrganizationData) -> Value {
-        let mut member = member.clone();
+    fn render_member(&self, mut member: Value, data: &OrganizationData) -> Value {
         let found = member
             .get("value")
             .and_then(Value::as_str)
@@ -256,9 +255,5 @@ impl Shared {
 /// The name shown for a resource in member and group lists: its displayName, or a user's
 /// userName when it has none.
 fn display_name(resource: &StoredResource) -> Option<&str> {
-    resource
-        .body
-        .get("displayName")
-        .or_else(|| resource.body.get("userName"))
-        .and_then(Value::as_str)
+    resource.display_name()
 }

@@ -68,21 +68,16 @@ impl Dataset {
 
 /// The name a resource is unique by, lower-cased: a User's userName, a Group's displayName.
 pub(crate) fn unique_name(resource: &StoredResource) -> Option<String> {
-    let attribute = match resource.resource_type {
-        ResourceType::User => "userName",
-        ResourceType::Group => "displayName",
-    };
-    resource
-        .body
-        .get(attribute)
-        .and_then(Value::as_str)
-        .map(str::to_lowercase)
+    resource.unique_name().map(str::to_owned)
 }
 
 /// The ids a Group body lists in `members`.
 pub(crate) fn member_ids(resource: &StoredResource) -> OrdSet<String> {
+    if resource.resource_type != ResourceType::Group {
+        return OrdSet::new();
+    }
     resource
-        .body
+        .body()
         .get("members")
         .and_then(Value::as_array)
         .into_iter()

@@ -57,14 +57,14 @@ impl Work<'_> {
             } => {
                 let canonical = prepare_write(&body, resource_type.schema(), None)?;
                 let now = now();
-                let created = StoredResource {
+                let created = StoredResource::new(
                     resource_type,
-                    id: uuid::Uuid::now_v7().to_string(),
-                    version: 1,
-                    created: now.clone(),
-                    last_modified: now,
-                    body: canonical,
-                };
+                    uuid::Uuid::now_v7().to_string(),
+                    1,
+                    now.clone(),
+                    now,
+                    &canonical,
+                );
                 self.save(None, created).map(Some)
             }
             Mutation::Replace {
@@ -75,7 +75,8 @@ impl Work<'_> {
             } => {
                 let existing = self.load(resource_type, &id)?;
                 check_precondition(if_match.as_deref(), &existing, &self.data.etag(&existing))?;
-                let canonical = prepare_write(&body, resource_type.schema(), Some(&existing.body))?;
+                let canonical =
+                    prepare_write(&body, resource_type.schema(), Some(&existing.body()))?;
                 self.save(Some(&existing), existing.with_body(canonical))
                     .map(Some)
             }
@@ -87,7 +88,7 @@ impl Work<'_> {
             } => {
                 let existing = self.load(resource_type, &id)?;
                 check_precondition(if_match.as_deref(), &existing, &self.data.etag(&existing))?;
-                let patched = apply_patch(&existing.body, &request, resource_type.schema())?;
+                let patched = apply_patch(&existing.body(), &request, resource_type.schema())?;
                 self.save(Some(&existing), existing.with_body(patched))
                     .map(Some)
             }
@@ -99,7 +100,7 @@ impl Work<'_> {
                 let existing = self.load(resource_type, &id)?;
                 check_precondition(if_match.as_deref(), &existing, &self.data.etag(&existing))?;
                 if resource_type == ResourceType::User && self.deactivates_users {
-                    let mut body = existing.body.clone();
+                    let mut body = existing.body();
                     body.insert("active".into(), Value::Bool(false));
                     self.save(Some(&existing), existing.with_body(body))?;
                 } else {
@@ -128,9 +129,14 @@ impl Work<'_> {
     ) -> ScimResult<Arc<StoredResource>> {
         if resource.resource_type == ResourceType::Group {
             let known = previous.map(|group| member_ids(group)).unwrap_or_default();
-            settle_members(self.data, &mut resource, &known)?;
+            let mut body = resource.body();
+            if settle_members(self.data, &resource.id, &mut body, &known)? {
+                resource.set_body(&body);
+            }
         }
-        if let Some(previous) = previous.filter(|previous| previous.body == resource.body) {
+        if let Some(previous) = previous.filter(|previous| {
+            previous.body_json() == resource.body_json() || previous.has_body(&resource.body())
+        }) {
             return Ok(Arc::clone(previous));
         }
         if let Some(name) = unique_name(&resource)
@@ -160,7 +166,7 @@ impl Work<'_> {
     fn delete(&mut self, resource: &StoredResource) -> ScimResult<()> {
         for parent_id in self.data.groups_of(&resource.id) {
             let parent = self.load(ResourceType::Group, &parent_id)?;
-            let mut body = parent.body.clone();
+            let mut body = parent.body();
             if let Some(Value::Array(members)) = body.get_mut("members") {
                 members.retain(|member| {
                     member.get("value").and_then(Value::as_str) != Some(resource.id.as_str())
@@ -321,15 +327,14 @@ impl Work<'_> {
 impl StoredResource {
     /// This resource with `body`, as a new version when the body changed.
     fn with_body(&self, body: Map<String, Value>) -> StoredResource {
-        if body == self.body {
+        if self.has_body(&body) {
             return self.clone();
         }
-        StoredResource {
-            version: self.version + 1,
-            last_modified: now(),
-            body,
-            ..self.clone()
-        }
+        let mut changed = self.clone();
+        changed.version += 1;
+        changed.last_modified = now();
+        changed.set_body(&body);
+        changed
     }
 }
 
@@ -357,15 +362,16 @@ fn check_precondition(
 
 /// Checks a group's members and drops repeated ones (RFC 7644 §3.5.2.1: adding a member
 /// that is already there changes nothing). Every member must be a user or group of the same
-/// organization, of the `type` it claims; members in `known` were checked before.
+/// organization, of the `type` it claims; members in `known` were checked before. Returns
+/// whether `body` has members (and so may have changed).
 fn settle_members(
     data: &OrganizationData,
-    group: &mut StoredResource,
+    group_id: &str,
+    body: &mut Map<String, Value>,
     known: &OrdSet<String>,
-) -> ScimResult<()> {
-    let group_id = group.id.clone();
-    let Some(Value::Array(members)) = group.body.get_mut("members") else {
-        return Ok(());
+) -> ScimResult<bool> {
+    let Some(Value::Array(members)) = body.get_mut("members") else {
+        return Ok(false);
     };
     let mut seen = std::collections::HashSet::with_capacity(members.len());
     let mut kept = Vec::with_capacity(members.len());
@@ -393,7 +399,7 @@ fn settle_members(
         kept.push(member);
     }
     *members = kept;
-    Ok(())
+    Ok(true)
 }
 
 fn check_member(data: &OrganizationData, id: &str, member: &Value) -> ScimResult<()> {
@@ -640,7 +646,7 @@ mod tests {
             .data
             .get(ResourceType::User, &alice.id)
             .expect("alice is kept");
-        assert_eq!(kept.body.get("active"), Some(&Value::Bool(false)));
+        assert_eq!(kept.body().get("active"), Some(&Value::Bool(false)));
         assert_eq!(
             acme.data.groups_of(&alice.id),
             vec![Arc::from(staff.id.as_str())]

@@ -49,6 +49,10 @@ impl ResourceType {
 }
 
 /// A resource as stored: its canonical body (without `id` and `meta`) and its metadata.
+///
+/// The body is kept as its compact JSON text, not as a parsed tree: a tree of a typical user
+/// costs several times the memory of its text, and the SP holds every resource in memory.
+/// The names lists and indexes need (display name, unique name) are kept beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct StoredResource {
     /// User or Group.
@@ -61,11 +65,79 @@ pub(crate) struct StoredResource {
     pub(crate) created: String,
     /// RFC 3339 time of the last change.
     pub(crate) last_modified: String,
-    /// The canonical attributes.
-    pub(crate) body: Map<String, Value>,
+    body: Box<str>,
+    display_name: Option<Box<str>>,
+    unique_name: Option<Box<str>>,
 }
 
 impl StoredResource {
+    /// A resource with the canonical attributes `body`.
+    pub(crate) fn new(
+        resource_type: ResourceType,
+        id: String,
+        version: i64,
+        created: String,
+        last_modified: String,
+        body: &Map<String, Value>,
+    ) -> StoredResource {
+        let mut resource = StoredResource {
+            resource_type,
+            id,
+            version,
+            created,
+            last_modified,
+            body: Box::default(),
+            display_name: None,
+            unique_name: None,
+        };
+        resource.set_body(body);
+        resource
+    }
+
+    /// Replaces the canonical attributes (the version is the caller's business).
+    pub(crate) fn set_body(&mut self, body: &Map<String, Value>) {
+        let text = |attribute: &str| body.get(attribute).and_then(Value::as_str);
+        self.display_name = text("displayName")
+            .or_else(|| text("userName"))
+            .map(Box::from);
+        let unique_attribute = match self.resource_type {
+            ResourceType::User => "userName",
+            ResourceType::Group => "displayName",
+        };
+        self.unique_name = text(unique_attribute).map(|name| name.to_lowercase().into_boxed_str());
+        // Serialising a map of JSON values cannot fail.
+        self.body = serde_json::to_string(body)
+            .unwrap_or_else(|_| String::from("{}"))
+            .into_boxed_str();
+    }
+
+    /// The canonical attributes, parsed.
+    pub(crate) fn body(&self) -> Map<String, Value> {
+        serde_json::from_str(&self.body).unwrap_or_default()
+    }
+
+    /// The canonical attributes as compact JSON text (what the database row holds).
+    pub(crate) fn body_json(&self) -> &str {
+        &self.body
+    }
+
+    /// Whether `body` holds the same attributes as this resource.
+    pub(crate) fn has_body(&self, body: &Map<String, Value>) -> bool {
+        self.body() == *body
+    }
+
+    /// The name shown for the resource in member and group lists: its displayName, or a
+    /// user's userName when it has none.
+    pub(crate) fn display_name(&self) -> Option<&str> {
+        self.display_name.as_deref()
+    }
+
+    /// The name the resource is unique by, lower-cased: a User's userName, a Group's
+    /// displayName.
+    pub(crate) fn unique_name(&self) -> Option<&str> {
+        self.unique_name.as_deref()
+    }
+
     /// The resource's URL under `base_url`.
     pub(crate) fn location(&self, base_url: &str) -> String {
         format!("{base_url}/{}/{}", self.resource_type.segment(), self.id)
@@ -105,14 +177,15 @@ impl StoredResource {
             sqlx::Error::Decode(format!("unknown resource type `{type_name}`").into())
         })?;
         let body: String = row.try_get("body")?;
-        let body = serde_json::from_str(&body).map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
-        Ok(StoredResource {
+        let body: Map<String, Value> =
+            serde_json::from_str(&body).map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
+        Ok(StoredResource::new(
             resource_type,
-            id: row.try_get("id")?,
-            version: row.try_get("version")?,
-            created: row.try_get("created")?,
-            last_modified: row.try_get("last_modified")?,
-            body,
-        })
+            row.try_get("id")?,
+            row.try_get("version")?,
+            row.try_get("created")?,
+            row.try_get("last_modified")?,
+            &body,
+        ))
     }
 }

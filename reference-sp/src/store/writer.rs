@@ -364,7 +364,7 @@ fn append_statement(
             sql.push_str(", ");
         }
         sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
-        let body = serde_json::to_string(&resource.body)
+        let body = Ok::<_, serde_json::Error>(resource.body_json().to_owned())
             .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
         arguments
             .add(organization_id.to_string())
