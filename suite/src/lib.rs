@@ -1,8 +1,9 @@
 //! The idpsim suite: the `idpsim` command line and the Gherkin SCIM conformance suite.
 //!
-//! The scenarios in `features/scim/*.feature` run against any SCIM 2.0 endpoint given by
-//! base URL and bearer token, or by default against the bundled reference SP started
-//! in-process on `127.0.0.1:0` with a temporary database. The same run serves
+//! The scenarios in `features/scim/` (the SCIM server), `features/provisioning/` (each
+//! persona's lifecycle) and `features/mappings/` (attribute mappings) run against any SCIM
+//! 2.0 endpoint given by base URL and bearer token, or by default against the bundled
+//! reference SP started in-process on `127.0.0.1:0` with a temporary database. The same run serves
 //! `idpsim certify` and `cargo test --test bdd`.
 //!
 //! # Layout
@@ -15,7 +16,8 @@
 //! - [`world`]: the one cucumber World, [`world::ScimWorld`]: HTTP client, target, last
 //!   response, remembered values, created resources (deleted after each scenario).
 //! - [`steps`]: step definitions, one module per concept (discovery, resources, users,
-//!   groups, patch, queries, errors, auth, bulk, responses).
+//!   groups, patch, queries, errors, auth, bulk, responses; provisioning drives a persona's
+//!   cycles, mappings checks what the target then holds).
 //! - [`template`]: the `{unique}` / `{id:NAME}` placeholders in feature text.
 //! - [`json_match`]: SCIM-aware JSON paths and "contains" comparison for assertions.
 

@@ -3,10 +3,15 @@
 use crate::json_match;
 use crate::template::{self, UnknownPlaceholder};
 use idpsim_reference_sp::{RunningSp, SpError};
+use idpsim_simulator::directory::Directory;
+use idpsim_simulator::persona::Persona;
+use idpsim_simulator::provision::{
+    CycleError, CycleOptions, CycleReport, Exchange, ProvisioningState, ScimClient, Transcript,
+};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -42,6 +47,12 @@ impl Target {
     /// The SCIM base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The bearer token the run was given for the target; a simulated IdP's provisioning
+    /// connection is configured with it.
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// The bundled reference SP, when it is the target.
@@ -183,6 +194,54 @@ struct CreatedResource {
     token: Option<String>,
 }
 
+/// A simulated IdP provisioning the target in one scenario: the persona, its directory, what
+/// it pushed and its last cycle (personas.md §6.1 for the personas' SCIM clients).
+#[derive(Debug)]
+pub struct Provisioning {
+    /// The persona playing the IdP.
+    pub persona: Persona,
+    /// The IdP's directory, with the scenario's unique names.
+    pub directory: Directory,
+    /// What the persona pushed, kept between cycles as the IdP keeps it.
+    pub state: ProvisioningState,
+    /// The options of the next cycle; `options.now` is the scenario's simulated clock.
+    pub options: CycleOptions,
+    /// The persona's connection to the target, kept for every cycle of the scenario.
+    pub client: ScimClient,
+    /// The last cycle's report, or why it could not run; `None` before the first cycle.
+    pub last_cycle: Option<Result<CycleReport, CycleError>>,
+    /// Every exchange of the scenario's cycles, recorded by `client`.
+    pub transcript: Transcript,
+    /// How many exchanges of `transcript` came before the last cycle.
+    pub last_cycle_start: usize,
+    /// Every target id a user had in this scenario, by directory key; a user the IdP
+    /// deleted leaves the state but stays here, so steps can check it is gone.
+    pub user_ids: BTreeMap<String, String>,
+    /// Every target id a group had in this scenario, by directory key.
+    pub group_ids: BTreeMap<String, String>,
+}
+
+impl Provisioning {
+    /// The exchanges of the last cycle, in the order they ended.
+    pub fn last_cycle_exchanges(&self) -> Vec<Exchange> {
+        self.transcript
+            .exchanges()
+            .into_iter()
+            .skip(self.last_cycle_start)
+            .collect()
+    }
+
+    /// Adds the ids of the state's users and groups to the ids the scenario has seen.
+    pub fn remember_ids(&mut self) {
+        for (key, user) in &self.state.users {
+            self.user_ids.insert(key.clone(), user.id.clone());
+        }
+        for (key, group) in &self.state.groups {
+            self.group_ids.insert(key.clone(), group.id.clone());
+        }
+    }
+}
+
 /// One scenario's state: the target, the credentials in use, the last response, the values
 /// it remembered (`id:ada`, `token:acme`, ...) and what it created.
 #[derive(Debug, cucumber::World)]
@@ -195,6 +254,7 @@ pub struct ScimWorld {
     next_request_headers: Vec<(String, String)>,
     last: Option<LastResponse>,
     created: Vec<CreatedResource>,
+    provisioning: Option<Provisioning>,
 }
 
 impl ScimWorld {
@@ -209,6 +269,7 @@ impl ScimWorld {
             next_request_headers: Vec::new(),
             last: None,
             created: Vec::new(),
+            provisioning: None,
         }
     }
 
@@ -265,6 +326,21 @@ impl ScimWorld {
             .iter()
             .find(|(key, value)| key.starts_with("id:") && value.as_str() == id)
             .and_then(|(key, _)| key.strip_prefix("id:"))
+    }
+
+    /// Makes `provisioning` this scenario's simulated IdP, replacing any earlier one.
+    pub fn start_provisioning(&mut self, provisioning: Provisioning) {
+        self.provisioning = Some(provisioning);
+    }
+
+    /// The scenario's simulated IdP, or a failure saying none was chosen.
+    pub fn provisioning(&self) -> Result<&Provisioning, StepError> {
+        self.provisioning.as_ref().ok_or_else(no_persona)
+    }
+
+    /// The scenario's simulated IdP, to change its directory or run a cycle.
+    pub fn provisioning_mut(&mut self) -> Result<&mut Provisioning, StepError> {
+        self.provisioning.as_mut().ok_or_else(no_persona)
     }
 
     /// Switches the bearer token for the following requests.
@@ -427,12 +503,36 @@ impl ScimWorld {
         Ok(format!("{}/{}", kind.endpoint(), self.id_of(name)?))
     }
 
-    /// Deletes everything the scenario created, newest first; a 404 means it is already
+    /// Deletes every user and group left in the simulated IdP's provisioning state (groups
+    /// first), then everything the steps created, newest first; a 404 means it is already
     /// gone. Runs from the `after` hook, so failures are logged, not raised.
     pub async fn clean_up(&mut self) {
         let Some(target) = self.target.clone() else {
             return;
         };
+        if let Some(provisioning) = self.provisioning.take() {
+            let token = Some(target.token.clone());
+            let provisioned = provisioning
+                .state
+                .users
+                .values()
+                .map(|user| (ResourceKind::User, &user.id))
+                .chain(
+                    provisioning
+                        .state
+                        .groups
+                        .values()
+                        .map(|group| (ResourceKind::Group, &group.id)),
+                );
+            // The loop below deletes the newest first: groups go last so they are deleted
+            // before their members, and no user delete has to update a group.
+            for (kind, id) in provisioned {
+                self.created.push(CreatedResource {
+                    url: format!("{}{}/{id}", target.base_url(), kind.endpoint()),
+                    token: token.clone(),
+                });
+            }
+        }
         while let Some(resource) = self.created.pop() {
             let mut request = target.client.delete(&resource.url);
             if let Some(token) = &resource.token {
@@ -494,6 +594,12 @@ impl Default for ScimWorld {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn no_persona() -> StepError {
+    StepError::Step(
+        "no IdP persona was chosen in this scenario: start with `Given the \"NAME\" persona with the directory \"NAME\"`".into(),
+    )
 }
 
 /// The key an id is remembered under: `id:NAME`, so features write `{id:NAME}`.

@@ -9,6 +9,8 @@ pub mod bulk;
 pub mod discovery;
 pub mod errors;
 pub mod groups;
+pub mod mappings;
+pub mod provisioning;
 pub mod queries;
 pub mod resources;
 pub mod responses;
@@ -79,6 +81,9 @@ mod tests {
         assert_eq!(unquote(r"a\\b"), r"a\b");
     }
 
+    /// The folders of `features/` whose steps the definitions must cover.
+    const FEATURE_FOLDERS: [&str; 3] = ["scim", "provisioning", "mappings"];
+
     /// Every step of every feature (outlines expanded) matches exactly one definition, so a
     /// typo in a feature fails here, not only when the suite runs.
     #[test]
@@ -89,14 +94,26 @@ mod tests {
         use cucumber::gherkin::{Feature, GherkinEnv};
 
         let steps = ScimWorld::collection();
-        let dir = crate::certify::default_features_dir().join("scim");
+        let features = crate::certify::default_features_dir();
         let mut problems = Vec::new();
         let mut checked = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|ext| ext != "feature") {
-                continue;
+        let mut paths = Vec::new();
+        for folder in FEATURE_FOLDERS {
+            let dir = features.join(folder);
+            let before = paths.len();
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|ext| ext == "feature") {
+                    paths.push(path);
+                }
             }
+            assert!(
+                paths.len() > before,
+                "no feature files in {}",
+                dir.display()
+            );
+        }
+        for path in paths {
             let feature = Feature::parse_path(&path, GherkinEnv::default())
                 .unwrap_or_else(|err| panic!("{}: {err}", path.display()))
                 .expand_examples()
@@ -124,7 +141,7 @@ mod tests {
         assert!(
             checked > 100,
             "only {checked} steps found in {}",
-            dir.display()
+            features.display()
         );
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }

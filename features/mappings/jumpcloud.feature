@@ -1,0 +1,33 @@
+@mappings @jumpcloud
+Feature: JumpCloud's attribute mappings reach the target
+  Each row of the seed 003 "Attribute Mappings" table that JumpCloud has, as the jumpcloud
+  persona maps them (personas.md §3.1 "Attribute mapping"): the target holds, at the SCIM
+  path, the value of the JumpCloud attribute; the address is JumpCloud's nested object. Each
+  example provisions adele alone, who has every attribute of the table.
+
+  Scenario Outline: <scim> comes from JumpCloud's <source>
+    Given the "jumpcloud" persona with the user "adele" of the directory "acme"
+    When the IdP runs a provisioning cycle
+    Then the user "adele" at the target has "<scim>" equal to the IdP attribute "<source>"
+
+    Examples:
+      | scim                                        | source                |
+      | userName                                    | username              |
+      | name.givenName                              | firstname             |
+      | name.familyName                             | lastname              |
+      | emails[type eq \\"work\\"].value            | email                 |
+      | phoneNumbers[type eq \\"mobile\\"].value    | mobile                |
+      | phoneNumbers[type eq \\"work\\"].value      | phone                 |
+      | title                                       | jobTitle              |
+      | addresses[type eq \\"work\\"].streetAddress | address.streetAddress |
+      | addresses[type eq \\"work\\"].locality      | address.locality      |
+      | addresses[type eq \\"work\\"].region        | address.region        |
+      | addresses[type eq \\"work\\"].postalCode    | address.postalCode    |
+      | addresses[type eq \\"work\\"].country       | address.country       |
+
+  Scenario: an activated user is active at the target
+    Given the "jumpcloud" persona with the user "adele" of the directory "acme"
+    And in the IdP, "adele" has the "activated" true
+    When the IdP runs a provisioning cycle
+    Then the user "adele" is active at the target
+    And the user "adele" at the target has "active" equal to the IdP attribute "activated"

@@ -1,0 +1,32 @@
+@mappings @okta
+Feature: Okta's attribute mappings reach the target
+  Each row of the seed 003 "Attribute Mappings" table that Okta has, as the okta persona
+  maps them (personas.md §2.1 "Default attribute mappings (Okta → SCIM)"): the target holds,
+  at the SCIM path, the value of the Okta profile attribute. Okta's userName is its login;
+  the seed leaves the work email's Okta attribute blank, Okta maps email. Each example
+  provisions adele alone, who has every attribute of the table.
+
+  Scenario Outline: <scim> comes from Okta's <source>
+    Given the "okta" persona with the user "adele" of the directory "acme"
+    When the IdP runs a provisioning cycle
+    Then the user "adele" at the target has "<scim>" equal to the IdP attribute "<source>"
+
+    Examples:
+      | scim                                        | source        |
+      | userName                                    | login         |
+      | name.givenName                              | firstName     |
+      | name.familyName                             | lastName      |
+      | emails[type eq \\"work\\"].value            | email         |
+      | phoneNumbers[type eq \\"mobile\\"].value    | mobilePhone   |
+      | title                                       | title         |
+      | addresses[type eq \\"work\\"].streetAddress | streetAddress |
+      | addresses[type eq \\"work\\"].locality      | city          |
+      | addresses[type eq \\"work\\"].region        | state         |
+      | addresses[type eq \\"work\\"].postalCode    | zipCode       |
+      | addresses[type eq \\"work\\"].country       | countryCode   |
+
+  Scenario: an active user is active at the target
+    Given the "okta" persona with the user "adele" of the directory "acme"
+    And in the IdP, "adele" has the "status" "ACTIVE"
+    When the IdP runs a provisioning cycle
+    Then the user "adele" is active at the target

@@ -1,0 +1,63 @@
+@provisioning @jumpcloud
+Feature: JumpCloud provisions the acme directory
+  JumpCloud's Identity Management connector (personas.md §3.1): its test connection creates
+  and deletes a test user and group ("Setup and test connection"), users are identified by
+  their short username, suspended or deactivated users are set inactive and removed users
+  are deleted ("User lifecycle"), and groups are pushed once they have members ("Groups").
+
+  Scenario: the first cycle provisions every active user and every group with members
+    Given the "jumpcloud" persona with the directory "acme"
+    When the IdP runs a provisioning cycle
+    Then the last cycle created 26 users
+    And the last cycle created 5 groups
+    And the target holds every provisioned user as the persona mapped it
+    And the target holds every provisioned group with its members
+    And the user "debra" was not provisioned
+
+  Scenario: a second cycle with nothing changed sends nothing
+    Given the "jumpcloud" persona with the directory "acme"
+    And the IdP has run a provisioning cycle
+    When the IdP runs a provisioning cycle
+    Then the last cycle sent no requests
+
+  Scenario: a new job title and a renamed username are patched
+    Given the "jumpcloud" persona with the directory "acme"
+    And the IdP has run a provisioning cycle
+    When in the IdP, "adele" gets the "jobTitle" "Staff Engineer"
+    And in the IdP, "adele" gets the "address.locality" "Portland"
+    And in the IdP, "miles" gets the "username" "mobrien"
+    And the IdP runs a provisioning cycle
+    Then the last cycle updated 2 users
+    And the user "adele" at the target has "title" equal to the IdP attribute "jobTitle"
+    And the user "adele" at the target has "addresses[type eq \"work\"].locality" equal to the IdP attribute "address.locality"
+    And the user "miles" at the target has "userName" equal to the IdP attribute "username"
+    And the target holds every provisioned user as the persona mapped it
+
+  Scenario: a deactivated user is set inactive and a removed user is deleted
+    Given the "jumpcloud" persona with the directory "acme"
+    And the IdP has run a provisioning cycle
+    When in the IdP, "megan" is disabled
+    And in the IdP, "zoe" is unassigned from the app
+    And the IdP runs a provisioning cycle
+    Then the last cycle deactivated 1 user
+    And the last cycle deleted 1 user
+    And the user "megan" is inactive at the target
+    And the user "zoe" no longer exists at the target
+    And the target holds every provisioned user as the persona mapped it
+    And the target holds every provisioned group with its members
+
+  Scenario: a renamed group, a member who joins and one who leaves, a deleted group
+    Given the "jumpcloud" persona with the directory "acme"
+    And the IdP has run a provisioning cycle
+    When in the IdP, the group "sales" is renamed to "Sales EMEA"
+    And in the IdP, "miles" joins the group "sales"
+    And in the IdP, "jose" leaves the group "sales"
+    And in the IdP, the group "rd_labs" is deleted
+    And the IdP runs a provisioning cycle
+    Then the last cycle updated 1 group
+    And the last cycle deleted 1 group
+    And the group "sales" is named "Sales EMEA" at the target
+    And at the target, "miles" is a member of the group "sales"
+    And at the target, "jose" is not a member of the group "sales"
+    And the group "rd_labs" no longer exists at the target
+    And the target holds every provisioned group with its members
