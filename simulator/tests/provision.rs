@@ -201,10 +201,7 @@ fn edit(directory: &mut Directory, key: &str, block: &str, attribute: &str, valu
         .iter_mut()
         .find(|user| user.key == key)
         .unwrap();
-    user.blocks
-        .get_mut(block)
-        .unwrap()
-        .insert(attribute.into(), value);
+    user.blocks.get_mut(block).unwrap().set(attribute, value);
 }
 
 async fn lifecycle(name: &str) -> Run {
@@ -253,7 +250,7 @@ async fn lifecycle(name: &str) -> Run {
         .blocks
         .get_mut(native.block)
         .unwrap()
-        .insert(native.group_name.into(), json!("Sales EMEA"));
+        .set(native.group_name, json!("Sales EMEA"));
     sales.members.retain(|member| member != "jose");
     sales.members.push("miles".into());
     let second = run.cycle(&directory, start() + Duration::hours(1)).await;
@@ -456,7 +453,7 @@ async fn a_directory_mapping_overrides_the_persona_default() {
     let (_, adele) = run
         .get(&format!("/Users/{}", run.state.users["adele"].id))
         .await;
-    let entra = &acme().user("adele").unwrap().blocks["entra"].clone();
+    let entra = acme().user("adele").unwrap().blocks["entra"].attributes();
     assert_eq!(adele["externalId"], entra["mailNickname"]);
     assert_eq!(
         adele["nickName"],

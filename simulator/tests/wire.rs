@@ -228,7 +228,7 @@ fn set(directory: &mut Directory, key: &str, block: &str, attribute: &str, value
         .blocks
         .get_mut(block)
         .unwrap()
-        .insert(attribute.into(), value);
+        .set(attribute, value);
 }
 
 /// The edits between the two cycles: miles gets a new title, raj is disabled in the IdP's
@@ -254,7 +254,7 @@ fn second_cycle_edits(directory: &mut Directory, block: &str) {
         .blocks
         .get_mut(block)
         .unwrap()
-        .insert(names.group_name.into(), json!("Support EMEA"));
+        .set(names.group_name, json!("Support EMEA"));
 }
 
 /// One persona pointed at a scripted SCIM server.

@@ -171,7 +171,7 @@ async fn failed_operations_exit_1_and_are_listed() {
         .blocks
         .get_mut("generic")
         .unwrap()
-        .insert("title".into(), "Staff Engineer".into());
+        .set("title", "Staff Engineer".into());
     let edited = work.path().join("acme.yaml");
     directory.save(&edited).unwrap();
     let mut arguments = provision("generic", sp.base_url(), "cli-token");

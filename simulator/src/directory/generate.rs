@@ -3,7 +3,7 @@
 //! The same options always give the same directory (ChaCha8 seeded with `seed`), so a load
 //! test or a failing run can be reproduced from its command line.
 
-use super::{Directory, DirectoryGroup, DirectoryUser};
+use super::{Block, Directory, DirectoryGroup, DirectoryUser};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value, json};
@@ -191,7 +191,7 @@ fn person(index: usize, random: &mut ChaCha8Rng, blocks: &[String]) -> Directory
             }),
         };
         if let Value::Object(map) = attributes {
-            user_blocks.insert(block.clone(), map);
+            user_blocks.insert(block.clone(), Block::new(&map));
         }
     }
     DirectoryUser {
@@ -223,7 +223,7 @@ fn group(
             })),
             _ => object(json!({ "id": guid(random), "displayName": name })),
         };
-        group_blocks.insert(block.clone(), attributes);
+        group_blocks.insert(block.clone(), Block::new(&attributes));
     }
     DirectoryGroup {
         key: format!("group{index}"),
@@ -321,7 +321,7 @@ mod tests {
         let user_names: std::collections::HashSet<_> = directory
             .users
             .iter()
-            .map(|user| user.blocks["entra"]["userPrincipalName"].clone())
+            .map(|user| user.blocks["entra"].get("userPrincipalName"))
             .collect();
         assert_eq!(user_names.len(), 50, "user principal names are unique");
     }

@@ -19,9 +19,9 @@ fn acme() -> Directory {
 }
 
 fn map_person(persona: &Persona, directory: &Directory, key: &str) -> MappedValues {
-    let block = &directory.user(key).unwrap().blocks[&persona.directory_block];
+    let block = directory.user(key).unwrap().blocks[&persona.directory_block].attributes();
     let record = NativeRecord {
-        attributes: block,
+        attributes: &block,
         computed: &persona.computed,
     };
     map_record(&persona.user_rules, record, &|key| {
@@ -35,7 +35,7 @@ fn entra_maps_the_seed_attributes() {
     let entra = persona("entra");
     let mapped = map_person(&entra, &acme(), "adele");
     let acme = acme();
-    let block = &acme.user("adele").unwrap().blocks["entra"];
+    let block = &acme.user("adele").unwrap().blocks["entra"].attributes();
     assert_eq!(mapped["userName"], block["userPrincipalName"]);
     assert_eq!(mapped["name.givenName"], block["givenName"]);
     assert_eq!(mapped["name.familyName"], block["surname"]);
@@ -76,7 +76,7 @@ fn okta_deprovisioned_is_inactive_and_suspended_stays_active() {
         .blocks
         .get_mut("okta")
         .unwrap()
-        .insert("status".into(), json!("SUSPENDED"));
+        .set("status", json!("SUSPENDED"));
     assert_eq!(map_person(&okta, &acme, "adele")["active"], json!(true));
 }
 
@@ -93,7 +93,7 @@ fn jumpcloud_reads_nested_address_attributes() {
     let jumpcloud = persona("jumpcloud");
     let mapped = map_person(&jumpcloud, &acme(), "adele");
     let acme = acme();
-    let block = &acme.user("adele").unwrap().blocks["jumpcloud"];
+    let block = &acme.user("adele").unwrap().blocks["jumpcloud"].attributes();
     assert_eq!(
         mapped["addresses[type eq \"work\"].locality"],
         block["address"]["locality"]
@@ -158,8 +158,9 @@ proptest! {
         for name in ["entra", "entra-compliant", "okta", "okta-aiw", "jumpcloud", "generic"] {
             let persona = persona(name);
             for user in &directory.users {
+                let attributes = user.blocks[&persona.directory_block].attributes();
                 let record = NativeRecord {
-                    attributes: &user.blocks[&persona.directory_block],
+                    attributes: &attributes,
                     computed: &persona.computed,
                 };
                 let mapped = map_record(&persona.user_rules, record, &|key| Some(key.to_owned())).unwrap();

@@ -244,8 +244,9 @@ impl<'a> ProvisioningCycle<'a> {
             let ids = &state.users;
             let jobs: Vec<_> = chunk
                 .iter()
-                .map(|(key, attributes)| {
-                    let mapped = self.map_user(attributes, &|person| {
+                .map(|(key, block)| {
+                    let attributes = block.attributes();
+                    let mapped = self.map_user(&attributes, &|person| {
                         ids.get(person).map(|user| user.id.clone())
                     });
                     let password = scim
@@ -254,7 +255,7 @@ impl<'a> ProvisioningCycle<'a> {
                         .then(|| random_password(&mut random));
                     (
                         key.clone(),
-                        *attributes,
+                        attributes,
                         mapped,
                         ids.get(key).cloned(),
                         password,
@@ -275,11 +276,11 @@ impl<'a> ProvisioningCycle<'a> {
 
         let references: Vec<_> = assigned
             .iter()
-            .filter_map(|(key, attributes)| {
+            .filter_map(|(key, block)| {
                 let existing = state.users.get(key)?;
                 let ids = &state.users;
                 let mapped = self
-                    .map_user(attributes, &|person| {
+                    .map_user(&block.attributes(), &|person| {
                         ids.get(person).map(|user| user.id.clone())
                     })
                     .ok()?;
@@ -435,7 +436,7 @@ impl<'a> ProvisioningCycle<'a> {
     async fn sync_user(
         &self,
         key: String,
-        attributes: &Map<String, Value>,
+        attributes: Map<String, Value>,
         mapped: Result<MappedValues, String>,
         existing: Option<UserState>,
         password: Option<String>,
@@ -450,7 +451,7 @@ impl<'a> ProvisioningCycle<'a> {
             }
         };
         if let Some(existing) = &existing
-            && self.retention_over(attributes)
+            && self.retention_over(&attributes)
         {
             let delete = request::delete("Users", &existing.id);
             if let Some(response) = outcome.send(self.client, &delete, "user").await {
@@ -809,8 +810,9 @@ impl<'a> ProvisioningCycle<'a> {
         for (group, attributes) in groups {
             in_scope.insert(group.key.clone());
             let subject = format!("group {}", group.key);
+            let attributes = attributes.attributes();
             let record = NativeRecord {
-                attributes,
+                attributes: &attributes,
                 computed: &BTreeMap::new(),
             };
             let mapped = match map_record(&self.persona.group_rules, record, &|_| None) {

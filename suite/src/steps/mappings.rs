@@ -137,7 +137,7 @@ async fn mapped_from(
     }
     let attributes = user_block(provisioning, &user)?;
     let record = NativeRecord {
-        attributes,
+        attributes: &attributes,
         computed: &persona.computed,
     };
     let native = record.get(&source).ok_or_else(|| {
@@ -224,8 +224,9 @@ async fn not_provisioned(world: &mut ScimWorld, user: String) -> Result<(), Step
         )));
     }
     let persona = &provisioning.persona;
+    let attributes = user_block(provisioning, &user)?;
     let record = NativeRecord {
-        attributes: user_block(provisioning, &user)?,
+        attributes: &attributes,
         computed: &persona.computed,
     };
     let mapped = map_record(&persona.user_rules, record, &|_| None)
@@ -445,10 +446,7 @@ fn shown(value: Option<&Value>) -> String {
     value.map_or_else(|| "absent".to_owned(), Value::to_string)
 }
 
-fn user_block<'p>(
-    provisioning: &'p Provisioning,
-    user: &str,
-) -> Result<&'p Map<String, Value>, StepError> {
+fn user_block(provisioning: &Provisioning, user: &str) -> Result<Map<String, Value>, StepError> {
     let block = &provisioning.persona.directory_block;
     provisioning
         .directory
@@ -456,6 +454,7 @@ fn user_block<'p>(
         .ok_or_else(|| no_user(user))?
         .blocks
         .get(block)
+        .map(|attributes| attributes.attributes())
         .ok_or_else(|| {
             StepError::Step(format!("\"{user}\" is not assigned in the `{block}` block"))
         })

@@ -178,10 +178,7 @@ fn group_renamed(world: &mut ScimWorld, group: String, name: String) -> Result<(
         .blocks
         .get_mut(&block)
         .ok_or_else(|| StepError::Step(format!("the group \"{group}\" has no `{block}` block")))?;
-    attributes.insert(
-        attribute.to_owned(),
-        Value::String(unique_group_name(&name, &unique)),
-    );
+    attributes.set(attribute, Value::String(unique_group_name(&name, &unique)));
     Ok(())
 }
 
@@ -388,22 +385,26 @@ fn active_as_boolean(world: &mut ScimWorld, flag: bool) -> Result<(), StepError>
 fn make_unique(directory: &mut Directory, unique: &str) {
     for user in &mut directory.users {
         for (block, attributes) in &mut user.blocks {
-            for (attribute, value) in attributes.iter_mut() {
-                unique_user_value(block, attribute, value, unique);
-            }
+            attributes.edit(|attributes| {
+                for (attribute, value) in attributes.iter_mut() {
+                    unique_user_value(block, attribute, value, unique);
+                }
+            });
         }
     }
     for group in &mut directory.groups {
         for (block, attributes) in &mut group.blocks {
             let name_attribute = group_name_attribute(block);
-            for (attribute, value) in attributes.iter_mut() {
-                match value {
-                    Value::String(name) if name_attribute == Some(attribute.as_str()) => {
-                        *name = unique_group_name(name, unique);
+            attributes.edit(|attributes| {
+                for (attribute, value) in attributes.iter_mut() {
+                    match value {
+                        Value::String(name) if name_attribute == Some(attribute.as_str()) => {
+                            *name = unique_group_name(name, unique);
+                        }
+                        _ => unique_domains(value, unique),
                     }
-                    _ => unique_domains(value, unique),
                 }
-            }
+            });
         }
     }
 }
@@ -585,19 +586,21 @@ fn set_user_attribute(
         .ok_or_else(|| {
             StepError::Step(format!("\"{user}\" is not assigned in the `{block}` block"))
         })?;
-    let mut parts: Vec<&str> = attribute.split('.').collect();
-    let last = parts.pop().unwrap_or(attribute);
-    let mut container: &mut Map<String, Value> = attributes;
-    for part in parts {
-        let slot = container
-            .entry(part.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-        container = slot
-            .as_object_mut()
-            .ok_or_else(|| StepError::Step(format!("`{part}` of \"{user}\" is not an object")))?;
-    }
-    container.insert(last.to_owned(), value);
-    Ok(())
+    attributes.edit(|attributes| {
+        let mut parts: Vec<&str> = attribute.split('.').collect();
+        let last = parts.pop().unwrap_or(attribute);
+        let mut container: &mut Map<String, Value> = attributes;
+        for part in parts {
+            let slot = container
+                .entry(part.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            container = slot.as_object_mut().ok_or_else(|| {
+                StepError::Step(format!("`{part}` of \"{user}\" is not an object"))
+            })?;
+        }
+        container.insert(last.to_owned(), value);
+        Ok(())
+    })
 }
 
 fn group_mut<'p>(
@@ -761,8 +764,8 @@ mod tests {
         Directory::load(&fixtures_dir().join("directories/acme.yaml")).unwrap()
     }
 
-    fn user_block<'d>(directory: &'d Directory, key: &str, block: &str) -> &'d Map<String, Value> {
-        directory.user(key).unwrap().blocks.get(block).unwrap()
+    fn user_block(directory: &Directory, key: &str, block: &str) -> Map<String, Value> {
+        directory.user(key).unwrap().blocks[block].attributes()
     }
 
     #[test]
@@ -816,22 +819,35 @@ mod tests {
             .iter()
             .find(|group| group.key == "sales")
             .unwrap();
-        assert_eq!(sales.blocks["entra"]["displayName"], "Sales t0123456789");
-        assert_eq!(sales.blocks["okta"]["name"], "Sales t0123456789");
-        assert_eq!(sales.blocks["jumpcloud"]["name"], "Sales t0123456789");
-        assert_eq!(sales.blocks["generic"]["displayName"], "Sales t0123456789");
         assert_eq!(
-            sales.blocks["google"]["email"],
+            sales.blocks["entra"].attributes()["displayName"],
+            "Sales t0123456789"
+        );
+        assert_eq!(
+            sales.blocks["okta"].attributes()["name"],
+            "Sales t0123456789"
+        );
+        assert_eq!(
+            sales.blocks["jumpcloud"].attributes()["name"],
+            "Sales t0123456789"
+        );
+        assert_eq!(
+            sales.blocks["generic"].attributes()["displayName"],
+            "Sales t0123456789"
+        );
+        assert_eq!(
+            sales.blocks["google"].attributes()["email"],
             "sales@t0123456789.acme.test"
         );
         assert_eq!(
-            sales.blocks["entra"]["objectId"],
+            sales.blocks["entra"].attributes()["objectId"],
             original
                 .groups
                 .iter()
                 .find(|group| group.key == "sales")
                 .unwrap()
-                .blocks["entra"]["objectId"]
+                .blocks["entra"]
+                .attributes()["objectId"]
         );
         assert_eq!(
             sales.members,
