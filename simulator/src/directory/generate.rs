@@ -3,7 +3,7 @@
 //! The same options always give the same directory (ChaCha8 seeded with `seed`), so a load
 //! test or a failing run can be reproduced from its command line.
 
-use super::{Block, Directory, DirectoryGroup, DirectoryUser};
+use super::{Block, Blocks, Directory, DirectoryGroup, DirectoryUser};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value, json};
@@ -128,7 +128,7 @@ fn person(index: usize, random: &mut ChaCha8Rng, blocks: &[String]) -> Directory
         random.random_range(100..1000),
         random.random_range(0..10000)
     );
-    let mut user_blocks = BTreeMap::new();
+    let mut user_blocks = Blocks::default();
     for block in blocks {
         let attributes = match block.as_str() {
             "entra" => json!({
@@ -208,7 +208,7 @@ fn group(
     blocks: &[String],
 ) -> DirectoryGroup {
     let name = format!("{} {index}", pick(&DEPARTMENTS, random));
-    let mut group_blocks = BTreeMap::new();
+    let mut group_blocks = Blocks::default();
     for block in blocks {
         let attributes: Map<String, Value> = match block.as_str() {
             "entra" => object(json!({ "objectId": guid(random), "displayName": name })),

@@ -43,7 +43,117 @@ pub struct DirectoryUser {
     pub password: Option<String>,
     /// Native attributes by IdP block name (`entra`, `okta`, ...).
     #[serde(flatten)]
-    pub blocks: BTreeMap<String, Block>,
+    pub blocks: Blocks,
+}
+
+/// The IdP blocks of a person or group, by block name.
+///
+/// A small vector: an entry holds one to five blocks, and a B-tree node is sized for eleven.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Blocks(Vec<(String, Block)>);
+
+impl Blocks {
+    /// The block `name`.
+    pub fn get(&self, name: &str) -> Option<&Block> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, block)| block)
+    }
+
+    /// The block `name`, to change it.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Block> {
+        self.0
+            .iter_mut()
+            .find(|(key, _)| key == name)
+            .map(|(_, block)| block)
+    }
+
+    /// Sets the block `name`, returning the one it replaces.
+    pub fn insert(&mut self, name: String, block: Block) -> Option<Block> {
+        match self.get_mut(&name) {
+            Some(existing) => Some(std::mem::replace(existing, block)),
+            None => {
+                self.0.push((name, block));
+                self.0.sort_by(|(a, _), (b, _)| a.cmp(b));
+                None
+            }
+        }
+    }
+
+    /// Removes the block `name` (the person leaves that IdP's app).
+    pub fn remove(&mut self, name: &str) -> Option<Block> {
+        let index = self.0.iter().position(|(key, _)| key == name)?;
+        Some(self.0.remove(index).1)
+    }
+
+    /// Whether there is a block `name`.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The block names, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(key, _)| key.as_str())
+    }
+
+    /// The blocks with their names, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Block)> {
+        self.0.iter().map(|(key, block)| (key, block))
+    }
+
+    /// How many blocks there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::ops::Index<&str> for Blocks {
+    type Output = Block;
+
+    /// The block `name`; panics when there is none, as indexing a map does.
+    #[allow(clippy::panic)]
+    fn index(&self, name: &str) -> &Block {
+        self.get(name)
+            .unwrap_or_else(|| panic!("no `{name}` block"))
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Blocks {
+    type Item = (&'a String, &'a mut Block);
+    type IntoIter = Box<dyn Iterator<Item = (&'a String, &'a mut Block)> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.0.iter_mut().map(|(key, block)| (&*key, block)))
+    }
+}
+
+impl FromIterator<(String, Block)> for Blocks {
+    fn from_iter<I: IntoIterator<Item = (String, Block)>>(blocks: I) -> Blocks {
+        let mut all = Blocks::default();
+        for (name, block) in blocks {
+            all.insert(name, block);
+        }
+        all
+    }
+}
+
+impl Serialize for Blocks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Blocks {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Blocks, D::Error> {
+        BTreeMap::<String, Block>::deserialize(deserializer)
+            .map(|blocks| Blocks(blocks.into_iter().collect()))
+    }
 }
 
 /// One IdP's native attributes of a person or group.
@@ -121,7 +231,7 @@ pub struct DirectoryGroup {
     pub members: Vec<String>,
     /// Native attributes by IdP block name.
     #[serde(flatten)]
-    pub blocks: BTreeMap<String, Block>,
+    pub blocks: Blocks,
 }
 
 /// Why a directory cannot be used.

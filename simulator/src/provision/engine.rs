@@ -284,7 +284,8 @@ impl<'a> ProvisioningCycle<'a> {
                         ids.get(person).map(|user| user.id.clone())
                     })
                     .ok()?;
-                (mapped != existing.pushed).then(|| (key.clone(), mapped, existing.clone()))
+                (mapped != existing.pushed.values())
+                    .then(|| (key.clone(), mapped, existing.clone()))
             })
             .collect();
         if !references.is_empty() {
@@ -551,7 +552,7 @@ impl<'a> ProvisioningCycle<'a> {
             let linked = UserState {
                 id,
                 user_name: lookup_value,
-                pushed: before,
+                pushed: before.into(),
             };
             outcome.change = UserChange::Store(linked.clone());
             self.update_user(outcome, linked, mapped, Some(resource))
@@ -564,7 +565,7 @@ impl<'a> ProvisioningCycle<'a> {
         };
         match created_id(&response) {
             Some(id) => {
-                let pushed = mapped
+                let pushed: MappedValues = mapped
                     .into_iter()
                     .filter(|(path, _)| {
                         self.persona
@@ -577,7 +578,7 @@ impl<'a> ProvisioningCycle<'a> {
                 outcome.change = UserChange::Store(UserState {
                     id,
                     user_name: lookup_value,
-                    pushed,
+                    pushed: pushed.into(),
                 });
             }
             None => outcome.fail(&create, &response),
@@ -593,7 +594,7 @@ impl<'a> ProvisioningCycle<'a> {
         mut fetched: Option<Map<String, Value>>,
     ) {
         let scim = &self.persona.scim;
-        let before = &existing.pushed;
+        let before = &existing.pushed.values();
         let was_active = existing.active();
         let active = mapped
             .get("active")
@@ -678,7 +679,7 @@ impl<'a> ProvisioningCycle<'a> {
                 .get("userName")
                 .and_then(Value::as_str)
                 .map_or(existing.user_name, str::to_owned),
-            pushed: mapped,
+            pushed: mapped.into(),
         });
     }
 
@@ -699,15 +700,10 @@ impl<'a> ProvisioningCycle<'a> {
                 let Some(resource) = self.fetch(outcome, existing, fetched).await else {
                     return false;
                 };
-                let mut with_status = existing.pushed.clone();
+                let pushed = existing.pushed.values();
+                let mut with_status = pushed.clone();
                 with_status.insert("active".into(), Value::Bool(active));
-                request::user_put(
-                    self.persona,
-                    &existing.id,
-                    &resource,
-                    &existing.pushed,
-                    &with_status,
-                )
+                request::user_put(self.persona, &existing.id, &resource, &pushed, &with_status)
             }
         };
         let Some(response) = outcome.send(self.client, &request, "user").await else {
@@ -775,9 +771,12 @@ impl<'a> ProvisioningCycle<'a> {
                     .change_status(&mut outcome, &existing, &mut fetched, false)
                     .await
                 {
-                    let mut pushed = existing.pushed.clone();
+                    let mut pushed = existing.pushed.values();
                     pushed.insert("active".into(), Value::Bool(false));
-                    outcome.change = UserChange::Store(UserState { pushed, ..existing });
+                    outcome.change = UserChange::Store(UserState {
+                        pushed: pushed.into(),
+                        ..existing
+                    });
                 }
             }
             Unassign::Deactivate => {}

@@ -17,5 +17,5 @@ pub use engine::{
     CycleError, CycleOptions, CycleReport, Failure, NoProgress, Progress, ProvisioningCycle,
     Skipped,
 };
-pub use state::{GroupState, ProvisioningState, StateError, UserState};
+pub use state::{GroupState, ProvisioningState, Pushed, StateError, UserState};
 pub use transcript::{Exchange, REDACTED, Transcript, is_secret_header};

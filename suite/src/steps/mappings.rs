@@ -26,7 +26,7 @@ async fn holds_every_user(world: &mut ScimWorld) -> Result<(), StepError> {
         .state
         .users
         .iter()
-        .map(|(key, user)| (key.clone(), user.id.clone(), user.pushed.clone()))
+        .map(|(key, user)| (key.clone(), user.id.clone(), user.pushed.values()))
         .collect();
     if users.is_empty() {
         return Err(StepError::Expectation(
@@ -159,7 +159,7 @@ async fn mapped_from(
         provisioning.state.users.get(&user).ok_or_else(|| {
             StepError::Expectation(format!("the IdP has not provisioned \"{user}\""))
         })?;
-    let pushed = state.pushed.get(&path).cloned().ok_or_else(|| {
+    let pushed = state.pushed.get(&path).ok_or_else(|| {
         StepError::Expectation(format!("the IdP pushed no `{path}` for \"{user}\""))
     })?;
     if !same_value(&native, &pushed) {
