@@ -67,8 +67,8 @@ impl Dataset {
 }
 
 /// The name a resource is unique by, lower-cased: a User's userName, a Group's displayName.
-pub(crate) fn unique_name(resource: &StoredResource) -> Option<String> {
-    resource.unique_name().map(str::to_owned)
+pub(crate) fn unique_name(resource: &StoredResource) -> Option<Arc<str>> {
+    resource.unique_name().cloned()
 }
 
 /// The ids a Group body lists in `members`.
@@ -201,7 +201,7 @@ impl OrganizationData {
         if let Some(name) = unique_name(&resource) {
             self.of_type_mut(resource.resource_type)
                 .by_unique_name
-                .insert(name.into(), Arc::clone(&id));
+                .insert(name, Arc::clone(&id));
         }
         if resource.resource_type == ResourceType::Group {
             for member in member_ids(&resource) {
@@ -229,8 +229,8 @@ impl OrganizationData {
     fn unindex(&mut self, resource: &StoredResource) {
         if let Some(name) = unique_name(resource) {
             let by_unique_name = &mut self.of_type_mut(resource.resource_type).by_unique_name;
-            if by_unique_name.get(name.as_str()).map(AsRef::as_ref) == Some(resource.id.as_str()) {
-                by_unique_name.remove(name.as_str());
+            if by_unique_name.get(name.as_ref()).map(AsRef::as_ref) == Some(resource.id.as_str()) {
+                by_unique_name.remove(name.as_ref());
             }
         }
         if resource.resource_type == ResourceType::Group {

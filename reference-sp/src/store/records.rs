@@ -67,7 +67,7 @@ pub(crate) struct StoredResource {
     pub(crate) last_modified: String,
     body: Box<str>,
     display_name: Option<Box<str>>,
-    unique_name: Option<Box<str>>,
+    unique_name: Option<std::sync::Arc<str>>,
 }
 
 impl StoredResource {
@@ -104,7 +104,7 @@ impl StoredResource {
             ResourceType::User => "userName",
             ResourceType::Group => "displayName",
         };
-        self.unique_name = text(unique_attribute).map(|name| name.to_lowercase().into_boxed_str());
+        self.unique_name = text(unique_attribute).map(|name| name.to_lowercase().into());
         // Serialising a map of JSON values cannot fail.
         self.body = serde_json::to_string(body)
             .unwrap_or_else(|_| String::from("{}"))
@@ -133,9 +133,9 @@ impl StoredResource {
     }
 
     /// The name the resource is unique by, lower-cased: a User's userName, a Group's
-    /// displayName.
-    pub(crate) fn unique_name(&self) -> Option<&str> {
-        self.unique_name.as_deref()
+    /// displayName. Shared with the index of unique names.
+    pub(crate) fn unique_name(&self) -> Option<&std::sync::Arc<str>> {
+        self.unique_name.as_ref()
     }
 
     /// The resource's URL under `base_url`.

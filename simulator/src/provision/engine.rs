@@ -235,7 +235,7 @@ impl<'a> ProvisioningCycle<'a> {
             .filter_map(|user| {
                 user.blocks
                     .get(block)
-                    .map(|attributes| (user.key.clone(), attributes))
+                    .map(|attributes| (user.key.as_str(), attributes))
             })
             .collect();
 
@@ -244,7 +244,7 @@ impl<'a> ProvisioningCycle<'a> {
             let ids = &state.users;
             let jobs: Vec<_> = chunk
                 .iter()
-                .map(|(key, block)| {
+                .map(|&(key, block)| {
                     let attributes = block.attributes();
                     let mapped = self.map_user(&attributes, &|person| {
                         ids.get(person).map(|user| user.id.clone())
@@ -254,7 +254,7 @@ impl<'a> ProvisioningCycle<'a> {
                         .value
                         .then(|| random_password(&mut random));
                     (
-                        key.clone(),
+                        key.to_owned(),
                         attributes,
                         mapped,
                         ids.get(key).cloned(),
@@ -276,7 +276,7 @@ impl<'a> ProvisioningCycle<'a> {
 
         let references: Vec<_> = assigned
             .iter()
-            .filter_map(|(key, block)| {
+            .filter_map(|&(key, block)| {
                 let existing = state.users.get(key)?;
                 let ids = &state.users;
                 let mapped = self
@@ -285,7 +285,7 @@ impl<'a> ProvisioningCycle<'a> {
                     })
                     .ok()?;
                 (mapped != existing.pushed.values())
-                    .then(|| (key.clone(), mapped, existing.clone()))
+                    .then(|| (key.to_owned(), mapped, existing.clone()))
             })
             .collect();
         if !references.is_empty() {
@@ -300,7 +300,7 @@ impl<'a> ProvisioningCycle<'a> {
             operations += apply_outcomes(state, &mut report, outcomes);
         }
 
-        let in_scope: BTreeSet<&str> = assigned.iter().map(|(key, _)| key.as_str()).collect();
+        let in_scope: BTreeSet<&str> = assigned.iter().map(|&(key, _)| key).collect();
         let leaving: Vec<(String, UserState)> = state
             .users
             .iter()
@@ -551,7 +551,6 @@ impl<'a> ProvisioningCycle<'a> {
             outcome.counts.linked += 1;
             let linked = UserState {
                 id,
-                user_name: lookup_value,
                 pushed: before.into(),
             };
             outcome.change = UserChange::Store(linked.clone());
@@ -577,7 +576,6 @@ impl<'a> ProvisioningCycle<'a> {
                 outcome.counts.created += 1;
                 outcome.change = UserChange::Store(UserState {
                     id,
-                    user_name: lookup_value,
                     pushed: pushed.into(),
                 });
             }
@@ -675,10 +673,6 @@ impl<'a> ProvisioningCycle<'a> {
         }
         outcome.change = UserChange::Store(UserState {
             id: existing.id,
-            user_name: mapped
-                .get("userName")
-                .and_then(Value::as_str)
-                .map_or(existing.user_name, str::to_owned),
             pushed: mapped.into(),
         });
     }
@@ -880,7 +874,7 @@ impl<'a> ProvisioningCycle<'a> {
             let member = |key: &String| {
                 state.users.get(key).map(|user| Member {
                     id: user.id.clone(),
-                    display: user.user_name.clone(),
+                    display: user.user_name(),
                 })
             };
             let added: Vec<Member> = members.difference(&current).filter_map(member).collect();

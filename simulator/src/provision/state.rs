@@ -31,13 +31,19 @@ pub struct ProvisioningState {
 pub struct UserState {
     /// The target's id.
     pub id: String,
-    /// The userName pushed (sent as a member's `display`).
-    pub user_name: String,
     /// The SCIM values last pushed, by target path.
     pub pushed: Pushed,
 }
 
 impl UserState {
+    /// The userName pushed (sent as a member's `display`).
+    pub fn user_name(&self) -> String {
+        self.pushed
+            .get("userName")
+            .and_then(|name| name.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     /// Whether the last push left the user active.
     pub fn active(&self) -> bool {
         self.pushed
