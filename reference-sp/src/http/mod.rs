@@ -184,7 +184,7 @@ impl Shared {
         if let Some(schemas) = body.shift_remove("schemas") {
             rendered.insert("schemas".into(), schemas);
         }
-        rendered.insert("id".into(), Value::String(resource.id.clone()));
+        rendered.insert("id".into(), Value::String(resource.id.to_string()));
         for (name, value) in body {
             match value {
                 Value::Array(listed) if name == "members" => {

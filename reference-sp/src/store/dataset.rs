@@ -194,7 +194,7 @@ impl OrganizationData {
     /// Stores `resource`, replacing the version with the same id and keeping the indexes in
     /// step.
     pub(crate) fn put(&mut self, resource: Arc<StoredResource>) {
-        let id: Arc<str> = resource.id.as_str().into();
+        let id: Arc<str> = Arc::clone(&resource.id);
         if let Some(previous) = self.get(resource.resource_type, &id).cloned() {
             self.unindex(&previous);
         }
@@ -220,23 +220,23 @@ impl OrganizationData {
     /// caller takes a deleted member out of its groups first).
     pub(crate) fn remove(&mut self, resource: &StoredResource) {
         self.unindex(resource);
-        self.groups_of_member.remove(resource.id.as_str());
+        self.groups_of_member.remove(&*resource.id);
         self.of_type_mut(resource.resource_type)
             .by_id
-            .remove(resource.id.as_str());
+            .remove(&*resource.id);
     }
 
     fn unindex(&mut self, resource: &StoredResource) {
         if let Some(name) = unique_name(resource) {
             let by_unique_name = &mut self.of_type_mut(resource.resource_type).by_unique_name;
-            if by_unique_name.get(name.as_ref()).map(AsRef::as_ref) == Some(resource.id.as_str()) {
+            if by_unique_name.get(name.as_ref()).map(AsRef::as_ref) == Some(&*resource.id) {
                 by_unique_name.remove(name.as_ref());
             }
         }
         if resource.resource_type == ResourceType::Group {
             for member in member_ids(resource) {
                 if let Some(groups) = self.groups_of_member.get_mut(member.as_str()) {
-                    groups.remove(resource.id.as_str());
+                    groups.remove(&*resource.id);
                     if groups.is_empty() {
                         self.groups_of_member.remove(member.as_str());
                     }

@@ -59,7 +59,7 @@ impl Work<'_> {
                 let now = now();
                 let created = StoredResource::new(
                     resource_type,
-                    uuid::Uuid::now_v7().to_string(),
+                    uuid::Uuid::now_v7().to_string().into(),
                     1,
                     now.clone(),
                     now,
@@ -141,7 +141,7 @@ impl Work<'_> {
         }
         if let Some(name) = unique_name(&resource)
             && let Some(holder) = self.data.holder_of_name(resource.resource_type, &name)
-            && holder != resource.id
+            && holder != &*resource.id
         {
             let attribute = match resource.resource_type {
                 ResourceType::User => "userName",
@@ -169,7 +169,7 @@ impl Work<'_> {
             let mut body = parent.body();
             if let Some(Value::Array(members)) = body.get_mut("members") {
                 members.retain(|member| {
-                    member.get("value").and_then(Value::as_str) != Some(resource.id.as_str())
+                    member.get("value").and_then(Value::as_str) != Some(&*resource.id)
                 });
                 if members.is_empty() {
                     body.remove("members");
@@ -181,7 +181,7 @@ impl Work<'_> {
         self.changes.push(RowChange::Delete {
             organization_id: Arc::clone(self.organization_id),
             resource_type: resource.resource_type,
-            id: resource.id.clone(),
+            id: resource.id.to_string(),
         });
         Ok(())
     }
@@ -298,7 +298,7 @@ impl Work<'_> {
             Some(resource) => (
                 resource.location(base_url),
                 Some(self.data.etag(&resource)),
-                (status == 201).then(|| resource.id.clone()),
+                (status == 201).then(|| resource.id.to_string()),
             ),
             None => (
                 format!(
@@ -505,7 +505,7 @@ mod tests {
         changes
             .iter()
             .filter_map(|change| match change {
-                RowChange::Put { resource, .. } => Some(resource.id.clone()),
+                RowChange::Put { resource, .. } => Some(resource.id.to_string()),
                 RowChange::Delete { .. } => None,
             })
             .collect()
@@ -517,10 +517,10 @@ mod tests {
         let alice = acme.user("alice");
         assert_eq!(alice.version, 1);
         assert!(uuid::Uuid::parse_str(&alice.id).is_ok(), "{}", alice.id);
-        assert_eq!(put_ids(&acme.changes), vec![alice.id.clone()]);
+        assert_eq!(put_ids(&acme.changes), vec![alice.id.to_string()]);
         assert_eq!(
             acme.data.holder_of_name(ResourceType::User, "ALICE"),
-            Some(alice.id.as_str())
+            Some(&*alice.id)
         );
     }
 
@@ -551,7 +551,7 @@ mod tests {
         let alice = acme.user("alice");
         let refused = acme.apply(Mutation::Replace {
             resource_type: ResourceType::User,
-            id: alice.id.clone(),
+            id: alice.id.to_string(),
             body: json!({"schemas": [USER_SCHEMA], "userName": "alice2"}),
             if_match: Some("W/\"7\"".into()),
         });
@@ -569,7 +569,7 @@ mod tests {
         let same = acme
             .apply(Mutation::Replace {
                 resource_type: ResourceType::User,
-                id: alice.id.clone(),
+                id: alice.id.to_string(),
                 body: json!({"schemas": [USER_SCHEMA], "userName": "alice"}),
                 if_match: None,
             })
@@ -585,7 +585,7 @@ mod tests {
         let alice = acme.user("alice");
         acme.apply(Mutation::Replace {
             resource_type: ResourceType::User,
-            id: alice.id.clone(),
+            id: alice.id.to_string(),
             body: json!({"schemas": [USER_SCHEMA], "userName": "alicia"}),
             if_match: None,
         })
@@ -593,7 +593,7 @@ mod tests {
         assert_eq!(acme.data.holder_of_name(ResourceType::User, "alice"), None);
         assert_eq!(
             acme.data.holder_of_name(ResourceType::User, "Alicia"),
-            Some(alice.id.as_str())
+            Some(&*alice.id)
         );
         let bob_takes_it = acme.user("alice");
         assert_ne!(bob_takes_it.id, alice.id);
@@ -605,10 +605,7 @@ mod tests {
         let alice = acme.user("alice");
         let bob = acme.user("bob");
         let staff = acme.group("staff", &[&alice.id, &bob.id]);
-        assert_eq!(
-            acme.data.groups_of(&alice.id),
-            vec![Arc::from(staff.id.as_str())]
-        );
+        assert_eq!(acme.data.groups_of(&alice.id), vec![Arc::clone(&staff.id)]);
         acme.changes.clear();
 
         acme.delete(ResourceType::User, &alice.id)
@@ -623,12 +620,12 @@ mod tests {
         assert_eq!(staff_now.version, 2);
         assert_eq!(
             member_ids(staff_now).into_iter().collect::<Vec<_>>(),
-            vec![bob.id.clone()]
+            vec![bob.id.to_string()]
         );
-        assert_eq!(put_ids(&acme.changes), vec![staff.id.clone()]);
+        assert_eq!(put_ids(&acme.changes), vec![staff.id.to_string()]);
         assert!(matches!(
             acme.changes.last(),
-            Some(RowChange::Delete { id, resource_type: ResourceType::User, .. }) if *id == alice.id
+            Some(RowChange::Delete { id, resource_type: ResourceType::User, .. }) if **id == *alice.id
         ));
     }
 
@@ -647,10 +644,7 @@ mod tests {
             .get(ResourceType::User, &alice.id)
             .expect("alice is kept");
         assert_eq!(kept.body().get("active"), Some(&Value::Bool(false)));
-        assert_eq!(
-            acme.data.groups_of(&alice.id),
-            vec![Arc::from(staff.id.as_str())]
-        );
+        assert_eq!(acme.data.groups_of(&alice.id), vec![Arc::clone(&staff.id)]);
         assert!(
             !acme
                 .changes
@@ -684,7 +678,7 @@ mod tests {
         assert!(as_member.starts_with("W/\"1-"), "{as_member}");
         acme.apply(Mutation::Patch {
             resource_type: ResourceType::Group,
-            id: staff.id.clone(),
+            id: staff.id.to_string(),
             request: PatchRequest::parse(&json!({
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                 "Operations": [{"op": "replace", "path": "displayName", "value": "crew"}]

@@ -57,8 +57,8 @@ impl ResourceType {
 pub(crate) struct StoredResource {
     /// User or Group.
     pub(crate) resource_type: ResourceType,
-    /// The server-assigned id.
-    pub(crate) id: String,
+    /// The server-assigned id (shared with the dataset's index by id).
+    pub(crate) id: std::sync::Arc<str>,
     /// Incremented on every change; the ETag is derived from it.
     pub(crate) version: i64,
     /// RFC 3339 creation time.
@@ -74,7 +74,7 @@ impl StoredResource {
     /// A resource with the canonical attributes `body`.
     pub(crate) fn new(
         resource_type: ResourceType,
-        id: String,
+        id: std::sync::Arc<str>,
         version: i64,
         created: String,
         last_modified: String,

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Users mapped and sent per batch: bounds the memory a large directory needs in flight.
-const CHUNK: usize = 1024;
+const CHUNK: usize = 256;
 
 /// How a cycle runs.
 #[derive(Debug, Clone)]
