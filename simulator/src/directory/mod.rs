@@ -270,9 +270,11 @@ impl Directory {
                 path: path.to_path_buf(),
                 source,
             })?;
-            let directory: Directory = serde_json::from_reader(std::io::BufReader::new(file))
+            let mut directory: Directory = serde_json::from_reader(std::io::BufReader::new(file))
                 .map_err(|error| malformed(error.to_string()))?;
             directory.check().map_err(malformed)?;
+            directory.users.shrink_to_fit();
+            directory.groups.shrink_to_fit();
             return Ok(directory);
         }
         let text = std::fs::read_to_string(path).map_err(|source| DirectoryError::Io {
