@@ -2,7 +2,8 @@
 //!
 //! - `request`: the persona's requests as plain data (lookups, bodies, PATCH shapes).
 //! - `client`: sending them with the persona's headers, retries and `Retry-After`.
-//! - `engine`: one cycle: diff the directory against the state, send the requests.
+//! - `engine`: one cycle: diff the directory against the state, send the requests (users
+//!   and groups in submodules of their own).
 //! - `state`: what the persona last pushed, kept in a state file between cycles.
 //! - `transcript`: every exchange, and its HAR 1.2 export.
 
