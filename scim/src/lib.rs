@@ -14,8 +14,10 @@
 //! - [`projection`], [`sort`], [`list`]: list queries, paging and `ListResponse`.
 //! - [`discovery`]: `ServiceProviderConfig`, `ResourceTypes`, `Schemas` documents.
 //! - [`bulk`]: bulk requests (RFC 7644 §3.7).
+//! - [`compact`]: compact JSON text of resources, for holding many in memory.
 
 pub mod bulk;
+pub mod compact;
 pub mod discovery;
 pub mod error;
 pub mod filter;

@@ -135,7 +135,7 @@ impl Work<'_> {
             }
         }
         if let Some(previous) = previous.filter(|previous| {
-            previous.body_json() == resource.body_json() || previous.has_body(&resource.body())
+            previous.has_same_body_text(&resource) || previous.has_body(&resource.body())
         }) {
             return Ok(Arc::clone(previous));
         }

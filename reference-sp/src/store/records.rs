@@ -1,6 +1,7 @@
 //! Stored resources.
 
 use idpsim_scim::ResourceSchema;
+use idpsim_scim::compact::{fold_urns, unfold_urns};
 use serde_json::{Map, Value};
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
@@ -106,19 +107,23 @@ impl StoredResource {
         };
         self.unique_name = text(unique_attribute).map(|name| name.to_lowercase().into());
         // Serialising a map of JSON values cannot fail.
-        self.body = serde_json::to_string(body)
-            .unwrap_or_else(|_| String::from("{}"))
-            .into_boxed_str();
+        self.body = fold_urns(&serde_json::to_string(body).unwrap_or_else(|_| String::from("{}")));
     }
 
     /// The canonical attributes, parsed.
     pub(crate) fn body(&self) -> Map<String, Value> {
-        serde_json::from_str(&self.body).unwrap_or_default()
+        serde_json::from_str(&unfold_urns(&self.body)).unwrap_or_default()
     }
 
     /// The canonical attributes as compact JSON text (what the database row holds).
-    pub(crate) fn body_json(&self) -> &str {
-        &self.body
+    pub(crate) fn body_json(&self) -> String {
+        unfold_urns(&self.body)
+    }
+
+    /// Whether `other` has exactly this resource's body text (a quick check before
+    /// [`StoredResource::has_body`]).
+    pub(crate) fn has_same_body_text(&self, other: &StoredResource) -> bool {
+        self.body == other.body
     }
 
     /// Whether `body` holds the same attributes as this resource.

@@ -364,7 +364,7 @@ fn append_statement(
             sql.push_str(", ");
         }
         sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
-        let body = Ok::<_, serde_json::Error>(resource.body_json().to_owned())
+        let body = Ok::<_, serde_json::Error>(resource.body_json())
             .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
         arguments
             .add(organization_id.to_string())

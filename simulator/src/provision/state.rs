@@ -3,6 +3,7 @@
 //! user profile: §2.1).
 
 use crate::mapping::MappedValues;
+use idpsim_scim::compact::{fold_urns, unfold_urns};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -53,7 +54,8 @@ impl UserState {
     }
 }
 
-/// A user's SCIM values as last pushed, kept as compact JSON text: the state holds every
+/// A user's SCIM values as last pushed, kept as compact JSON text with the SCIM URN prefix
+/// folded (`idpsim_scim::compact`): the state holds every
 /// provisioned user, and 100,000 users' values as parsed maps took about 150 MiB.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Pushed(Box<str>);
@@ -62,16 +64,14 @@ impl Pushed {
     /// `values`, kept.
     pub fn new(values: &MappedValues) -> Pushed {
         // Serialising a map of JSON values cannot fail.
-        Pushed(
-            serde_json::to_string(values)
-                .unwrap_or_else(|_| String::from("{}"))
-                .into_boxed_str(),
-        )
+        Pushed(fold_urns(
+            &serde_json::to_string(values).unwrap_or_else(|_| String::from("{}")),
+        ))
     }
 
     /// The values, by target path.
     pub fn values(&self) -> MappedValues {
-        serde_json::from_str(&self.0).unwrap_or_default()
+        serde_json::from_str(&unfold_urns(&self.0)).unwrap_or_default()
     }
 
     /// The value pushed at `path`, if any.
