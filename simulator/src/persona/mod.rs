@@ -170,6 +170,9 @@ pub struct ScimDialect {
     pub group_lookup_excludes_members: Knob<bool>,
     /// `schemas` of a created group.
     pub group_create_schemas: Knob<Vec<String>>,
+    /// Constant members added to every created group (Entra's `meta`).
+    #[serde(default)]
+    pub group_create_extras: Option<Knob<serde_json::Map<String, serde_json::Value>>>,
     /// Whether a created group carries `members: []`.
     pub group_create_empty_members: Knob<bool>,
     /// Whether a group with no members is created.

@@ -302,14 +302,10 @@ pub fn create_group(persona: &Persona, mapped: &MappedValues) -> ScimRequest {
             rule.target.write(&mut body, value.clone(), None);
         }
     }
-    if persona
-        .scim
-        .group_create_schemas
-        .value
-        .iter()
-        .any(|schema| schema.contains("ADSCIM"))
-    {
-        body.insert("meta".into(), json!({ "resourceType": "Group" }));
+    if let Some(extras) = &persona.scim.group_create_extras {
+        for (key, value) in &extras.value {
+            body.entry(key.clone()).or_insert_with(|| value.clone());
+        }
     }
     if persona.scim.group_create_empty_members.value {
         body.insert("members".into(), json!([]));
