@@ -99,7 +99,7 @@ pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
     let options = CycleOptions {
         concurrency: args.concurrency.max(1),
         now: chrono::Utc::now(),
-        seed: rand_seed(),
+        seed: rand::random(),
     };
     let progress = TerminalProgress::new();
     let outcome = ProvisioningCycle::new(&persona, &directory, &client, options)
@@ -138,10 +138,6 @@ fn default_state_path(args: &ProvisionArgs) -> PathBuf {
         |stem| stem.to_string_lossy().into_owned(),
     );
     PathBuf::from(format!("{stem}.{}.state.json", args.persona))
-}
-
-fn rand_seed() -> u64 {
-    rand::random()
 }
 
 /// The summary printed at the end of `idpsim provision`.

@@ -14,7 +14,7 @@ use super::client::{ScimClient, ScimResponse, Unreachable};
 use super::request::{self, Member, ScimRequest};
 use super::state::{GroupState, ProvisioningState, UserState};
 use crate::directory::Directory;
-use crate::mapping::{MappedValues, NativeRecord, map_record};
+use crate::mapping::{MappedValue, MappedValues, NativeRecord, map_record};
 use crate::persona::{Persona, StatusChange, TestConnection, Unassign, UpdateVerb};
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
@@ -277,8 +277,16 @@ impl<'a> ProvisioningCycle<'a> {
             operations += apply_outcomes(state, &mut report, outcomes);
         }
 
+        let maps_references = self
+            .persona
+            .user_rules
+            .iter()
+            .any(|rule| matches!(rule.mapping.value, MappedValue::Reference(_)));
+        // A second pass sends references to users created in this cycle; only personas that
+        // map a reference (Entra's manager) need it.
         let references: Vec<_> = assigned
             .iter()
+            .filter(|_| maps_references)
             .filter_map(|&(key, block)| {
                 let existing = state.users.get(key)?;
                 let ids = &state.users;

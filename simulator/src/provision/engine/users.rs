@@ -24,15 +24,7 @@ impl ProvisioningCycle<'_> {
         if let Some(existing) = &existing
             && self.retention_over(&attributes)
         {
-            let delete = request::delete("Users", &existing.id);
-            if let Some(response) = outcome.send(self.client, &delete, "user").await {
-                if response.is_success() || response.status == 404 {
-                    outcome.counts.deleted += 1;
-                    outcome.change = UserChange::Forget;
-                } else {
-                    outcome.fail(&delete, &response);
-                }
-            }
+            self.delete_user(&mut outcome, &existing.id).await;
             return outcome;
         }
         let active = mapped
@@ -314,21 +306,24 @@ impl ProvisioningCycle<'_> {
         }
     }
 
+    /// `DELETE /Users/{id}`; a 404 means the target no longer has the user either.
+    async fn delete_user(&self, outcome: &mut UserOutcome, id: &str) {
+        let delete = request::delete("Users", id);
+        if let Some(response) = outcome.send(self.client, &delete, "user").await {
+            if response.is_success() || response.status == 404 {
+                outcome.counts.deleted += 1;
+                outcome.change = UserChange::Forget;
+            } else {
+                outcome.fail(&delete, &response);
+            }
+        }
+    }
+
     /// A user who left the app's scope: deactivated or deleted as the persona does.
     pub(super) async fn unassign_user(&self, key: String, existing: UserState) -> UserOutcome {
         let mut outcome = UserOutcome::new(key);
         match self.persona.scim.on_unassign.value {
-            Unassign::Delete => {
-                let delete = request::delete("Users", &existing.id);
-                if let Some(response) = outcome.send(self.client, &delete, "user").await {
-                    if response.is_success() || response.status == 404 {
-                        outcome.counts.deleted += 1;
-                        outcome.change = UserChange::Forget;
-                    } else {
-                        outcome.fail(&delete, &response);
-                    }
-                }
-            }
+            Unassign::Delete => self.delete_user(&mut outcome, &existing.id).await,
             Unassign::Deactivate if existing.active() => {
                 let mut fetched = None;
                 if self
