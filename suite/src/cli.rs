@@ -1,6 +1,10 @@
 //! The `idpsim` command line.
 
-use crate::certify::{CertifyOptions, DEFAULT_CONCURRENCY, ExternalTarget, default_features_dir};
+use crate::certify::scenario::Level;
+use crate::certify::{
+    CertifyOptions, DEFAULT_CONCURRENCY, ExternalTarget, Output, default_features_dir,
+};
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -126,36 +130,82 @@ pub struct CertifyArgs {
     /// Bearer token for --target.
     #[arg(long, value_name = "TOKEN", requires = "target")]
     pub token: Option<String>,
-    /// Cucumber tag expression selecting scenarios, e.g. '@scim and not @reference-sp'.
+    /// Only this persona's scenarios and verdict (repeatable), e.g. `--persona entra`.
+    #[arg(long = "persona", value_name = "NAME")]
+    pub personas: Vec<String>,
+    /// Cucumber tag expression selecting scenarios, e.g. '@scim and not @should'.
     #[arg(long, value_name = "EXPR")]
     pub tags: Option<String>,
-    /// Directory for junit.xml and cucumber.json (created if missing).
+    /// Fail the run (exit 1) on failed @must scenarios only, or on @should ones too.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value = "must")]
+    pub fail_on: Level,
+    /// Directory for the reports [default: reports/<timestamp>/].
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
+    /// Print only the verdicts (no progress, no failure details).
+    #[arg(long, short, conflicts_with = "format")]
+    pub quiet: bool,
+    /// `json` prints the whole report as one JSON document on stdout.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub format: Format,
+    /// Delete the users and groups earlier (interrupted) runs left on --target, then exit.
+    #[arg(long, requires = "target")]
+    pub cleanup: bool,
     /// Directory of .feature files [default: the workspace's features/].
     #[arg(long, value_name = "DIR")]
     pub features: Option<PathBuf>,
+    /// Folder of persona files [default: the workspace's fixtures/personas].
+    #[arg(long, value_name = "DIR")]
+    pub personas_dir: Option<PathBuf>,
     /// How many scenarios run at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
 }
 
+/// The output format of `idpsim certify`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Progress, failures as they happen, the verdict table.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
 impl CertifyArgs {
-    /// The runner's options.
-    pub fn to_options(&self) -> CertifyOptions {
-        let target = match (&self.target, &self.token) {
+    /// The external target, when one is given.
+    pub fn external_target(&self) -> Option<ExternalTarget> {
+        match (&self.target, &self.token) {
             (Some(base_url), Some(token)) => Some(ExternalTarget {
                 base_url: base_url.clone(),
                 token: token.clone(),
             }),
             _ => None,
+        }
+    }
+
+    /// The runner's options; `now` names the default report directory.
+    pub fn to_options(&self, now: DateTime<Utc>) -> CertifyOptions {
+        let output = match (self.format, self.quiet) {
+            (Format::Json, _) => Output::Json,
+            (Format::Text, true) => Output::Quiet,
+            (Format::Text, false) => Output::Text,
         };
+        let report_dir = self.report_dir.clone().unwrap_or_else(|| {
+            PathBuf::from("reports").join(now.format("%Y%m%dT%H%M%SZ").to_string())
+        });
         CertifyOptions {
-            target,
+            target: self.external_target(),
             tags: self.tags.clone(),
-            report_dir: self.report_dir.clone(),
+            personas: self.personas.clone(),
+            fail_on: self.fail_on,
+            report_dir: Some(report_dir),
             features: self.features.clone().unwrap_or_else(default_features_dir),
+            personas_dir: self
+                .personas_dir
+                .clone()
+                .unwrap_or_else(crate::personas::default_personas_dir),
             concurrency: self.concurrency,
+            output,
         }
     }
 }
@@ -188,10 +238,19 @@ mod tests {
         let Command::Certify(args) = parse(&["certify"]).unwrap().command else {
             panic!("expected certify");
         };
-        let options = args.to_options();
+        let now = DateTime::parse_from_rfc3339("2026-11-28T09:30:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let options = args.to_options(now);
         assert_eq!(options.target, None);
         assert_eq!(options.features, default_features_dir());
         assert_eq!(options.concurrency, DEFAULT_CONCURRENCY);
+        assert_eq!(options.fail_on, Level::Must);
+        assert_eq!(options.output, Output::Text);
+        assert_eq!(
+            options.report_dir,
+            Some(PathBuf::from("reports/20261128T093005Z"))
+        );
     }
 
     #[test]
@@ -208,12 +267,23 @@ mod tests {
             "reports",
             "--features",
             "my-features",
+            "--persona",
+            "entra",
+            "--persona",
+            "okta",
+            "--fail-on",
+            "should",
+            "--format",
+            "json",
         ])
         .unwrap();
         let Command::Certify(args) = cli.command else {
             panic!("expected certify");
         };
-        let options = args.to_options();
+        let options = args.to_options(Utc::now());
+        assert_eq!(options.personas, ["entra", "okta"]);
+        assert_eq!(options.fail_on, Level::Should);
+        assert_eq!(options.output, Output::Json);
         assert_eq!(
             options.target,
             Some(ExternalTarget {
@@ -224,6 +294,30 @@ mod tests {
         assert_eq!(options.tags.as_deref(), Some("@scim and not @slow"));
         assert_eq!(options.report_dir, Some(PathBuf::from("reports")));
         assert_eq!(options.features, PathBuf::from("my-features"));
+    }
+
+    #[test]
+    fn quiet_and_cleanup_are_flags() {
+        let Command::Certify(args) = parse(&["certify", "-q"]).unwrap().command else {
+            panic!("expected certify");
+        };
+        assert_eq!(args.to_options(Utc::now()).output, Output::Quiet);
+        assert!(parse(&["certify", "--cleanup"]).is_err());
+        let Command::Certify(args) = parse(&[
+            "certify",
+            "--cleanup",
+            "--target",
+            "http://127.0.0.1:1/scim/v2",
+            "--token",
+            "t",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("expected certify");
+        };
+        assert!(args.cleanup);
+        assert!(parse(&["certify", "--fail-on", "sometimes"]).is_err());
     }
 
     #[test]

@@ -22,13 +22,31 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Certify(args) => {
-            let outcome = certify::run(&args.to_options()).await;
-            if let Outcome::NotRun(err) = &outcome {
-                eprintln!("error: {err}");
+        Command::Certify(args) => match args.external_target().filter(|_| args.cleanup) {
+            Some(target) => match certify::cleanup(&target).await {
+                Ok(swept) => {
+                    println!(
+                        "removed {} users and {} groups left by earlier runs",
+                        swept.users, swept.groups
+                    );
+                    for error in &swept.errors {
+                        eprintln!("warning: {error}");
+                    }
+                    ExitCode::from(if swept.errors.is_empty() { 0 } else { 1 })
+                }
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    ExitCode::from(2)
+                }
+            },
+            None => {
+                let outcome = certify::run(&args.to_options(chrono::Utc::now())).await;
+                if let Outcome::NotRun(err) = &outcome {
+                    eprintln!("error: {err}");
+                }
+                ExitCode::from(outcome.exit_code())
             }
-            ExitCode::from(outcome.exit_code())
-        }
+        },
         Command::Personas(args) => finish(show_personas(&args).map(|text| {
             print!("{text}");
             true

@@ -2,11 +2,13 @@
 
 use crate::json_match;
 use crate::template::{self, UnknownPlaceholder};
+use chrono::Utc;
 use idpsim_reference_sp::{RunningSp, SpError};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::persona::Persona;
 use idpsim_simulator::provision::{
-    CycleError, CycleOptions, CycleReport, Exchange, ProvisioningState, ScimClient, Transcript,
+    CycleError, CycleOptions, CycleReport, Exchange, ProvisioningState, REDACTED, ScimClient,
+    Transcript, is_secret_header,
 };
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -15,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// The media type of SCIM messages (RFC 7644 §3.1).
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
@@ -255,27 +258,42 @@ pub struct ScimWorld {
     last: Option<LastResponse>,
     created: Vec<CreatedResource>,
     provisioning: Option<Provisioning>,
+    transcript: Transcript,
 }
 
 impl ScimWorld {
     /// A world with a fresh unique prefix and no target yet (the runner's `before` hook
-    /// attaches one).
+    /// attaches one and gives the run's prefix).
     pub fn new() -> Self {
         ScimWorld {
             target: None,
-            unique: unique_prefix(),
+            unique: unique_prefix(DEFAULT_RUN_PREFIX),
             credentials: Credentials::Target,
             remembered: HashMap::new(),
             next_request_headers: Vec::new(),
             last: None,
             created: Vec::new(),
             provisioning: None,
+            transcript: Transcript::default(),
         }
     }
 
-    /// Points this scenario at `target`.
-    pub fn attach(&mut self, target: Arc<Target>) {
+    /// Points this scenario at `target`; its unique prefix starts with `run_prefix`, so
+    /// whatever it leaves on the target can be found by that prefix (`certify --cleanup`).
+    pub fn attach(&mut self, target: Arc<Target>, run_prefix: &str) {
         self.target = Some(target);
+        self.unique = unique_prefix(run_prefix);
+    }
+
+    /// Every exchange of the scenario with the target, the provisioning cycles' included,
+    /// in the order they started; `Authorization` and other secret headers are redacted.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        let mut exchanges = self.transcript.exchanges();
+        if let Some(provisioning) = &self.provisioning {
+            exchanges.extend(provisioning.transcript.exchanges());
+        }
+        exchanges.sort_by_key(|exchange| exchange.started);
+        exchanges
     }
 
     /// The target, or [`StepError::NoTarget`].
@@ -422,19 +440,48 @@ impl ScimWorld {
         let url = self.url_for(path)?;
         let target = self.target.clone().ok_or(StepError::NoTarget)?;
         let headers = self.request_headers(body.is_some())?;
+        let mut exchange = Exchange {
+            started: Utc::now(),
+            method: method.to_string(),
+            url: url.clone(),
+            request_headers: redacted(&headers),
+            request_body: body.clone(),
+            status: None,
+            response_headers: Vec::new(),
+            response_body: String::new(),
+            duration_ms: 0.0,
+            error: None,
+        };
+        let sent = Instant::now();
         let mut request = target.client.request(method.clone(), &url).headers(headers);
         if let Some(body) = body {
             request = request.body(body);
         }
-        let http_error = |source| StepError::Http {
-            method: method.clone(),
-            url: url.clone(),
-            source,
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let headers = response.headers().clone();
+                response.text().await.map(|body| (status, headers, body))
+            }
+            Err(source) => Err(source),
         };
-        let response = request.send().await.map_err(http_error)?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.text().await.map_err(http_error)?;
+        exchange.duration_ms = sent.elapsed().as_secs_f64() * 1000.0;
+        let (status, headers, body) = match answer {
+            Ok(answer) => answer,
+            Err(source) => {
+                exchange.error = Some(source.to_string());
+                self.transcript.record(exchange);
+                return Err(StepError::Http {
+                    method,
+                    url,
+                    source,
+                });
+            }
+        };
+        exchange.status = Some(status);
+        exchange.response_headers = redacted(&headers);
+        exchange.response_body = body.clone();
+        self.transcript.record(exchange);
         let json = serde_json::from_str(&body).ok();
         Ok(self.last.insert(LastResponse {
             method,
@@ -607,9 +654,37 @@ pub fn id_key(name: &str) -> String {
     format!("id:{name}")
 }
 
-/// A short prefix unique to one scenario: `t` and ten lower-case hex digits, so it can start
-/// a userName and features can vary the case of the text around it.
-fn unique_prefix() -> String {
+/// The stem of every run prefix: what `certify --cleanup` searches the target for.
+pub const RUN_PREFIX_STEM: &str = "idpsim";
+
+/// The run prefix of a world no runner attached (unit tests of steps).
+const DEFAULT_RUN_PREFIX: &str = "idpsim0000";
+
+/// A prefix for one run: [`RUN_PREFIX_STEM`] and four lower-case hex digits.
+pub fn new_run_prefix() -> String {
     let simple = uuid::Uuid::new_v4().simple().to_string();
-    format!("t{}", simple.get(..10).unwrap_or(&simple))
+    format!("{RUN_PREFIX_STEM}{}", simple.get(..4).unwrap_or(&simple))
+}
+
+/// A prefix unique to one scenario: the run's prefix and six lower-case hex digits. It starts
+/// with a letter, so it can start a userName, and features can vary the case of the text
+/// around it.
+fn unique_prefix(run_prefix: &str) -> String {
+    let simple = uuid::Uuid::new_v4().simple().to_string();
+    format!("{run_prefix}{}", simple.get(..6).unwrap_or(&simple))
+}
+
+/// Header pairs as text, secret values replaced by [`REDACTED`].
+fn redacted(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = if is_secret_header(name.as_str()) {
+                REDACTED.to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str().to_owned(), value)
+        })
+        .collect()
 }

@@ -20,13 +20,18 @@ async fn main() -> ExitCode {
         eprintln!("error: the bdd test only runs `certify`");
         return ExitCode::from(2);
     };
-    let outcome = certify::run(&certify_args.to_options()).await;
+    let mut options = certify_args.to_options(chrono::Utc::now());
+    // `cargo test` runs in the crate's folder; the reports go to the workspace's reports/.
+    if certify_args.report_dir.is_none() {
+        options.report_dir = options
+            .report_dir
+            .map(|dir| std::path::Path::new("..").join(dir));
+    }
+    let outcome = certify::run(&options).await;
     match &outcome {
-        Outcome::Passed(summary) => eprintln!("bdd: {} scenarios passed", summary.passed_scenarios),
-        Outcome::Failed(summary) => eprintln!(
-            "bdd: {} scenarios failed, {} passed, {} feature files did not parse",
-            summary.failed_scenarios, summary.passed_scenarios, summary.parsing_errors
-        ),
+        Outcome::Passed(report) | Outcome::Failed(report) => {
+            eprintln!("bdd: {}", certify::reports::counts_line(report))
+        }
         Outcome::NotRun(err) => eprintln!("error: {err}"),
     }
     ExitCode::from(outcome.exit_code())

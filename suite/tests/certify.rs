@@ -3,17 +3,23 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
-use idpsim_suite::certify::{self, CertifyError, CertifyOptions, ExternalTarget, Outcome};
+use idpsim_simulator::fixtures_dir;
+use idpsim_suite::certify::scenario::Level;
+use idpsim_suite::certify::verdict::Status;
+use idpsim_suite::certify::{self, CertifyError, CertifyOptions, ExternalTarget, Outcome, Output};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 const PASSING_FEATURE: &str = r#"
+@generic
 Feature: Discovery for the certify tests
+  @must @entra
   Scenario: the service provider configuration is readable
+    Every client reads the configuration (RFC 7644 §4).
     When I send a GET request to "/ServiceProviderConfig"
     Then the response status is 200
 
-  @reference-sp
+  @reference-sp @should
   Scenario: an organization of the bundled SP
     Given a separate organization "acme" on the reference SP
     And I use the token of organization "acme"
@@ -23,7 +29,9 @@ Feature: Discovery for the certify tests
 
 const FAILING_FEATURE: &str = r#"
 Feature: A scenario the reference SP must fail
+  @okta @must
   Scenario: an unknown endpoint is not a teapot
+    Okta expects a teapot (RFC 2324).
     When I send a GET request to "/Widgets"
     Then the response status is 418
 "#;
@@ -40,9 +48,13 @@ fn options(features: &Path) -> CertifyOptions {
     CertifyOptions {
         target: None,
         tags: None,
+        personas: Vec::new(),
+        fail_on: Level::Must,
         report_dir: None,
         features: features.to_owned(),
+        personas_dir: fixtures_dir().join("personas"),
         concurrency: 4,
+        output: Output::Quiet,
     }
 }
 
@@ -66,11 +78,27 @@ async fn passing_scenarios_exit_0_and_write_both_reports() {
         ..options(features.path())
     })
     .await;
-    let Outcome::Passed(summary) = &outcome else {
+    let Outcome::Passed(report) = &outcome else {
         panic!("expected the run to pass, got {outcome:?}");
     };
-    assert_eq!(summary.passed_scenarios, 2);
+    assert_eq!(report.count(|status| *status == Status::Passed), 2);
     assert_eq!(outcome.exit_code(), 0);
+    let verdict = |name: &str| {
+        report
+            .verdicts
+            .iter()
+            .find(|verdict| verdict.persona == name)
+            .unwrap()
+            .summary()
+    };
+    assert_eq!(verdict("entra"), "compatible");
+    assert_eq!(verdict("generic"), "compatible");
+    assert_eq!(verdict("okta"), "not tested");
+    let summary = std::fs::read_to_string(report_dir.join("summary.md")).unwrap();
+    assert!(summary.starts_with("# idpsim certify: passed"), "{summary}");
+    let html = std::fs::read_to_string(report_dir.join("report.html")).unwrap();
+    assert!(html.contains("Microsoft Entra ID"));
+    assert!(!report_dir.join("har").exists(), "no failure, no HAR");
     let junit = std::fs::read_to_string(report_dir.join("junit.xml")).unwrap();
     assert!(junit.contains("the service provider configuration is readable"));
     let json: serde_json::Value =
@@ -85,13 +113,50 @@ async fn a_failing_scenario_exits_1() {
         ("discovery.feature", PASSING_FEATURE),
         ("failing.feature", FAILING_FEATURE),
     ]);
-    let outcome = certify::run(&options(features.path())).await;
-    let Outcome::Failed(summary) = &outcome else {
+    let reports = tempfile::tempdir().unwrap();
+    let outcome = certify::run(&CertifyOptions {
+        report_dir: Some(reports.path().to_owned()),
+        ..options(features.path())
+    })
+    .await;
+    let Outcome::Failed(report) = &outcome else {
         panic!("expected the run to fail, got {outcome:?}");
     };
-    assert_eq!(summary.failed_scenarios, 1);
-    assert_eq!(summary.passed_scenarios, 2);
+    assert_eq!(report.count(|status| *status == Status::Failed), 1);
+    assert_eq!(report.count(|status| *status == Status::Passed), 2);
     assert_eq!(outcome.exit_code(), 1);
+    let okta = report
+        .verdicts
+        .iter()
+        .find(|verdict| verdict.persona == "okta")
+        .unwrap();
+    assert_eq!(okta.summary(), "1 blocking problem");
+    assert_eq!(
+        okta.blocking[0].explanation,
+        "Okta expects a teapot (RFC 2324). Instead, the endpoint answered HTTP 404 to \
+         GET /scim/v2/Widgets (expected status 418, got 404)."
+    );
+    // The failed scenario is listed first, with its HAR file.
+    let failed = &report.scenarios[0];
+    assert_eq!(failed.har.as_deref(), Some("har/failing-4.har"));
+    let har: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reports.path().join("har/failing-4.har")).unwrap(),
+    )
+    .unwrap();
+    let entry = &har["log"]["entries"][0];
+    assert_eq!(entry["response"]["status"], 404);
+    let authorization = entry["request"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|header| header["name"] == "authorization")
+        .unwrap();
+    assert_eq!(authorization["value"], "<redacted>");
+    let summary = std::fs::read_to_string(reports.path().join("summary.md")).unwrap();
+    assert!(
+        summary.contains("| ❌ Okta (catalog integration) | 1 blocking problem |"),
+        "{summary}"
+    );
 }
 
 #[tokio::test]
@@ -106,11 +171,14 @@ async fn an_external_target_skips_the_reference_sp_scenarios() {
         ..options(features.path())
     })
     .await;
-    let Outcome::Passed(summary) = &outcome else {
+    let Outcome::Passed(report) = &outcome else {
         panic!("expected the run to pass, got {outcome:?}");
     };
-    assert_eq!(summary.passed_scenarios, 1);
-    assert_eq!(summary.skipped_reference_sp, 1);
+    assert_eq!(report.count(|status| *status == Status::Passed), 1);
+    assert_eq!(
+        report.count(|status| matches!(status, Status::Skipped(_))),
+        1
+    );
     sp.shutdown().await;
 }
 
