@@ -6,20 +6,30 @@ Feature: The generic persona's attribute mappings reach the target
   every attribute the generic block holds.
 
   Scenario Outline: <scim> comes from the generic <source>
+    The generic client sends its `<source>` at the matching SCIM path; an endpoint that drops or misplaces it
+    leaves the field empty or wrong (seed 003; personas.md §5).
     Given the "generic" persona with the user "adele" of the directory "acme"
     When the IdP runs a provisioning cycle
     Then the user "adele" at the target has "<scim>" equal to the IdP attribute "<source>"
 
+    @must
     Examples:
       | scim                                   | source     |
       | userName                               | userName   |
       | name.givenName                         | givenName  |
       | name.familyName                        | familyName |
       | emails[type eq \\"work\\"].value       | email      |
+
+    @should
+    Examples:
+      | scim                                   | source     |
       | phoneNumbers[type eq \\"work\\"].value | phone      |
       | title                                  | title      |
 
+  @must
   Scenario: an active user is active at the target
+    The generic client sends `active` true for an active user; an endpoint that drops or misreads it holds the
+    user as inactive and locks them out (RFC 7643 §4.1.1).
     Given the "generic" persona with the user "adele" of the directory "acme"
     And in the IdP, "adele" has the "active" true
     When the IdP runs a provisioning cycle

@@ -6,7 +6,10 @@ Feature: Microsoft Entra ID with aadOptscim062020 provisions the acme directory
   "Deactivate, reactivate, delete") and members removed by filter path ("Groups"). What the
   target ends up holding must not depend on the dialect.
 
+  @must
   Scenario: the first cycle provisions every enabled user and every group
+    Entra looks each enabled user up by `userName`, POSTs the missing ones, then creates groups and adds
+    members by PATCH; an endpoint failing a step leaves users or groups missing (personas.md §1.1).
     Given the "entra-compliant" persona with the directory "acme"
     When the IdP runs a provisioning cycle
     Then the last cycle created 26 users
@@ -14,7 +17,10 @@ Feature: Microsoft Entra ID with aadOptscim062020 provisions the acme directory
     And the target holds every provisioned user as the persona mapped it
     And the target holds every provisioned group with its members
 
+  @must
   Scenario: several changed attributes are patched with lower-case ops
+    With the flag Entra folds changed attributes into one path-less `replace` with dotted keys; an endpoint
+    that misreads it leaves titles, cities and userNames stale (personas.md §1.1 "Update user").
     Given the "entra-compliant" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, "adele" gets the "jobTitle" "Staff Engineer"
@@ -28,7 +34,10 @@ Feature: Microsoft Entra ID with aadOptscim062020 provisions the acme directory
     And the user "miles" at the target has "userName" equal to the IdP attribute "userPrincipalName"
     And the target holds every provisioned user as the persona mapped it
 
+  @must
   Scenario: disabled and unassigned users are set inactive with a JSON boolean
+    With the flag Entra deactivates with `{"op":"replace","path":"active","value":false}`; an endpoint that
+    refuses it leaves disabled and unassigned users active (personas.md §1.1).
     Given the "entra-compliant" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, "megan" is disabled
@@ -40,7 +49,10 @@ Feature: Microsoft Entra ID with aadOptscim062020 provisions the acme directory
     And the user "megan" is inactive at the target
     And the user "zoe" is inactive at the target
 
+  @must
   Scenario: members removed by filter path leave the group they left
+    With the flag Entra removes a member with `remove` on `members[value eq "id"]`; an endpoint that ignores
+    the filter path keeps people in groups they left (personas.md §1.1 "Groups").
     Given the "entra-compliant" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, the group "sales" is renamed to "Sales EMEA"

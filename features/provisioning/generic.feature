@@ -5,7 +5,10 @@ Feature: The generic RFC 7644 client provisions the acme directory
   users who leave, groups with externalId. It is the baseline the vendor personas are
   compared with (§6.1).
 
+  @must
   Scenario: the first cycle provisions every user, the disabled one inactive
+    The generic client POSTs every user, a disabled one with `active` false, then creates groups with their
+    members; an endpoint failing a step leaves users or groups missing (personas.md §5).
     Given the "generic" persona with the directory "acme"
     When the IdP runs a provisioning cycle
     Then the last cycle created 28 users
@@ -14,13 +17,19 @@ Feature: The generic RFC 7644 client provisions the acme directory
     And the target holds every provisioned user as the persona mapped it
     And the target holds every provisioned group with its members
 
+  @must
   Scenario: a second cycle with nothing changed sends nothing
+    The generic client sends only changes; a request in an unchanged cycle means the first cycle's answers (an
+    error, a 201 without `id`) left writes it keeps repeating (RFC 7644 §3.3).
     Given the "generic" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When the IdP runs a provisioning cycle
     Then the last cycle sent no requests
 
+  @must
   Scenario: a new title and a renamed userName are patched with lower-case ops
+    The generic client patches each change with a lower-case op and a path; an endpoint that refuses it leaves
+    titles and renamed userNames stale (RFC 7644 §3.5.2).
     Given the "generic" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, "adele" gets the "title" "Staff Engineer"
@@ -32,7 +41,10 @@ Feature: The generic RFC 7644 client provisions the acme directory
     And the user "miles" at the target has "userName" equal to the IdP attribute "userName"
     And the target holds every provisioned user as the persona mapped it
 
+  @must
   Scenario: a disabled user is set inactive and a removed user is deleted
+    The generic client sends `{"op":"replace","path":"active","value":false}` or DELETE; an endpoint that
+    refuses either leaves disabled or removed users with access (personas.md §5).
     Given the "generic" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, "megan" is disabled
@@ -45,7 +57,10 @@ Feature: The generic RFC 7644 client provisions the acme directory
     And the user "zoe" no longer exists at the target
     And the target holds every provisioned group with its members
 
+  @must
   Scenario: a renamed group, a member who joins and one who leaves, a deleted group
+    The generic client removes members with `members[value eq "id"]` and deletes groups; an endpoint that
+    ignores the filter path keeps people in groups they left (RFC 7644 §3.5.2.2).
     Given the "generic" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, the group "sales" is renamed to "Sales EMEA"

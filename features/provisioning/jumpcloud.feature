@@ -5,7 +5,10 @@ Feature: JumpCloud provisions the acme directory
   their short username, suspended or deactivated users are set inactive and removed users
   are deleted ("User lifecycle"), and groups are pushed once they have members ("Groups").
 
+  @must
   Scenario: the first cycle provisions every active user and every group with members
+    JumpCloud creates and deletes a test user and group, then creates active users and groups with members; an
+    endpoint failing a step leaves users or groups missing (personas.md §3.1).
     Given the "jumpcloud" persona with the directory "acme"
     When the IdP runs a provisioning cycle
     Then the last cycle created 26 users
@@ -14,13 +17,19 @@ Feature: JumpCloud provisions the acme directory
     And the target holds every provisioned group with its members
     And the user "debra" was not provisioned
 
+  @must
   Scenario: a second cycle with nothing changed sends nothing
+    JumpCloud syncs on change events only; a request in an unchanged cycle means the first cycle's answers (an
+    error, a 201 without `id`) left writes it keeps repeating (personas.md §3.1 "User lifecycle").
     Given the "jumpcloud" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When the IdP runs a provisioning cycle
     Then the last cycle sent no requests
 
+  @must
   Scenario: a new job title and a renamed username are patched
+    JumpCloud updates changed users by PATCH (unconfirmed); an endpoint that refuses it leaves job titles,
+    addresses and renamed usernames stale (personas.md §3.1 "User lifecycle").
     Given the "jumpcloud" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, "adele" gets the "jobTitle" "Staff Engineer"
@@ -33,7 +42,10 @@ Feature: JumpCloud provisions the acme directory
     And the user "miles" at the target has "userName" equal to the IdP attribute "username"
     And the target holds every provisioned user as the persona mapped it
 
+  @must
   Scenario: a deactivated user is set inactive and a removed user is deleted
+    JumpCloud deactivates disabled users and deletes removed ones (which action deletes is unconfirmed); an
+    endpoint that refuses either leaves people with access (personas.md §3.1).
     Given the "jumpcloud" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, "megan" is disabled
@@ -46,7 +58,10 @@ Feature: JumpCloud provisions the acme directory
     And the target holds every provisioned user as the persona mapped it
     And the target holds every provisioned group with its members
 
+  @must
   Scenario: a renamed group, a member who joins and one who leaves, a deleted group
+    JumpCloud removes members with a `value` list (unconfirmed) and deletes groups deleted in JumpCloud; an
+    endpoint ignoring these keeps people in groups they left (personas.md §3.1 "Groups").
     Given the "jumpcloud" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, the group "sales" is renamed to "Sales EMEA"

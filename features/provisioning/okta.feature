@@ -6,7 +6,10 @@ Feature: Okta provisions the acme directory
   ("Deactivate, reactivate, delete, suspend"), and pushes groups, renaming them with a
   path-less replace that repeats the id ("Groups (Push Groups)").
 
+  @must
   Scenario: the first cycle provisions every active user and every group
+    Okta looks each assigned user up by `userName` with `startIndex` and `count`, POSTs the missing ones and
+    pushes groups; an endpoint failing a step leaves users or groups missing (personas.md §2.1).
     Given the "okta" persona with the directory "acme"
     When the IdP runs a provisioning cycle
     Then the last cycle created 27 users
@@ -15,13 +18,19 @@ Feature: Okta provisions the acme directory
     And the target holds every provisioned group with its members
     And the user "debra" was not provisioned
 
+  @must
   Scenario: a second cycle with nothing changed sends nothing
+    Okta pushes only what changes in Okta; a request in an unchanged cycle means the first cycle's answers (an
+    error, a 201 without `id`) left writes it keeps repeating (personas.md §2.1).
     Given the "okta" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When the IdP runs a provisioning cycle
     Then the last cycle sent no requests
 
+  @must
   Scenario: a new title and a renamed login are written back with PUT
+    Okta writes a profile change back as GET then PUT of the whole user; an endpoint that refuses that PUT
+    leaves titles and renamed logins stale (personas.md §2.1 "Update user").
     Given the "okta" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, "adele" gets the "title" "Staff Engineer"
@@ -32,7 +41,10 @@ Feature: Okta provisions the acme directory
     And the user "miles" at the target has "userName" equal to the IdP attribute "login"
     And the target holds every provisioned user as the persona mapped it
 
+  @must
   Scenario: deactivated and unassigned users are set inactive, never deleted
+    Okta deactivates with a path-less `{"op":"replace","value":{"active":false}}`; an endpoint that refuses it
+    leaves deactivated and unassigned users active (personas.md §2.1).
     Given the "okta" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, "megan" is disabled
@@ -44,7 +56,10 @@ Feature: Okta provisions the acme directory
     And the user "zoe" is inactive at the target
     And the target holds every provisioned user as the persona mapped it
 
+  @must
   Scenario: a renamed group, a member who joins and one who leaves, a deleted group
+    Okta renames with a path-less `replace` repeating the `id` and removes members by a filter path; an
+    endpoint refusing these keeps stale names and members (personas.md §2.1 "Groups (Push Groups)").
     Given the "okta" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, the group "sales" is renamed to "Sales EMEA"

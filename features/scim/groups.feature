@@ -13,7 +13,10 @@ Feature: Group lifecycle and membership
       }
       """
 
+  @must @generic @jumpcloud
   Scenario: creating a group answers 201 with its members
+    RFC clients, and JumpCloud (unconfirmed: it never creates an empty group), POST groups with their members;
+    an endpoint that drops them leaves the group empty (RFC 7644 §3.3, RFC 7643 §4.2; personas.md §3.1).
     When I create a group "eng" with:
       """json
       {
@@ -30,7 +33,10 @@ Feature: Group lifecycle and membership
     And the response attribute "meta.resourceType" is "Group"
     And the group "eng" has exactly the members "ada, grace"
 
+  @must @entra @entra-compliant
   Scenario: Entra creates a group without members and with its own second schema URN
+    Entra creates groups without members and with Microsoft's own second schema URN in `schemas`; an endpoint
+    that refuses the unknown URN never creates Entra's groups (personas.md §1.1 "Groups").
     When I create a group "sales" with:
       """json
       {"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group",
@@ -42,7 +48,10 @@ Feature: Group lifecycle and membership
     Then the response status is 201
     And the group "sales" has no members
 
+  @should @generic
   Scenario: members carry the user's display and reference
+    A group's `members` carry each member's `value` and a `$ref` to the member resource; an endpoint without
+    `$ref` leaves clients to work out where the member lives (RFC 7643 §4.2).
     Given a group "eng" with:
       """json
       {
@@ -56,12 +65,14 @@ Feature: Group lifecycle and membership
     And the response attribute "members" contains {"value": "{id:ada}"}
     And the response attribute "members[value eq \"{id:ada}\"].$ref" ends with "/Users/{id:ada}"
 
+  @should @generic
   Scenario: a user's groups attribute reflects its memberships
+    A User's read-only `groups` lists the groups it belongs to; an endpoint that leaves it empty hides
+    memberships from clients that read users (RFC 7643 §4.1.2).
     Given a group "eng" with:
       """json
       {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
-                    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
         "displayName": "{unique} Engineering",
         "members": [{"value": "{id:ada}"}, {"value": "{id:grace}"}]
       }
@@ -74,11 +85,14 @@ Feature: Group lifecycle and membership
         "members": [{"value": "{id:ada}"}]
       }
       """
-    Then the user "ada" is a member of exactly the groups "eng, ops"
-    And the user "grace" is a member of exactly the groups "eng"
-    And the user "linus" is in no group
+    Then the groups attribute of the user "ada" lists exactly "eng, ops"
+    And the groups attribute of the user "grace" lists exactly "eng"
+    And the groups attribute of the user "linus" lists exactly ""
 
+  @must @generic @okta @needs-patch
   Scenario: members are added and removed with PATCH
+    Okta and RFC clients add members by `add` of a `value` list and remove them by `members[value eq "..."]`;
+    an endpoint that mishandles either gets memberships wrong (personas.md §2.1 "Groups"; RFC 7644 §3.5.2).
     Given a group "eng" with:
       """json
       {
@@ -105,7 +119,10 @@ Feature: Group lifecycle and membership
     And the group "eng" has exactly the members "grace, linus"
     And the user "ada" is in no group
 
+  @should @generic @needs-patch
   Scenario: adding a member twice keeps one membership
+    Adding a value a group already holds should change nothing and succeed; an endpoint that duplicates the
+    member or refuses the add breaks clients that resend memberships (RFC 7644 §3.5.2.1).
     Given a group "eng" with:
       """json
       {
@@ -122,7 +139,10 @@ Feature: Group lifecycle and membership
     Then the response status is 200 or 204
     And the group "eng" has exactly the members "ada"
 
+  @must @generic @okta-aiw
   Scenario: PUT replaces the whole member list, as Okta's custom apps do
+    Okta's wizard-built apps change members and names with a PUT of the whole group; an endpoint that merges
+    instead of replacing `members` keeps ex-members in the group (personas.md §2.1 "Groups"; RFC 7644 §3.5.1).
     Given a group "eng" with:
       """json
       {
@@ -144,7 +164,10 @@ Feature: Group lifecycle and membership
     And the group "eng" has exactly the members "linus"
     And the user "ada" is in no group
 
+  @should @generic @entra @entra-compliant @jumpcloud
   Scenario: deleting a user removes it from its groups
+    Entra, JumpCloud and RFC clients delete users, after which a user must answer 404 everywhere; an endpoint
+    that keeps it in `members` leaves groups listing a user who is gone (RFC 7644 §3.6; personas.md §1.1, §3.1).
     Given a group "eng" with:
       """json
       {
@@ -157,7 +180,10 @@ Feature: Group lifecycle and membership
     Then the response status is 204
     And the group "eng" has exactly the members "grace"
 
+  @should @generic
   Scenario: a member that is not a user of this service provider is refused
+    A member's `value` is the `id` of a resource of this service provider; an endpoint that stores an unknown
+    id keeps a member nobody can resolve (RFC 7643 §4.2).
     When I create a group "ghosts" with:
       """json
       {
@@ -168,7 +194,10 @@ Feature: Group lifecycle and membership
       """
     Then the response is a SCIM error with status 400
 
+  @must @generic @entra @entra-compliant @okta @okta-aiw @jumpcloud
   Scenario: deleting a group answers 204 and leaves its members in place
+    Entra, Okta (when unlinked with delete), JumpCloud and RFC clients send `DELETE /Groups/{id}`; an endpoint
+    that keeps the group or deletes its users with it gets the directory wrong (RFC 7644 §3.6; personas.md §6.1).
     Given a group "eng" with:
       """json
       {

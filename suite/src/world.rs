@@ -545,6 +545,18 @@ impl ScimWorld {
         Ok(())
     }
 
+    /// The ids of the resources of `kind` the scenario created (deleted ones included),
+    /// oldest first.
+    pub fn created_ids(&self, kind: ResourceKind) -> Result<Vec<String>, StepError> {
+        let prefix = format!("{}{}/", self.target()?.base_url(), kind.endpoint());
+        Ok(self
+            .created
+            .iter()
+            .filter_map(|resource| resource.url.strip_prefix(&prefix))
+            .map(str::to_owned)
+            .collect())
+    }
+
     /// The path of the resource the scenario calls `name`.
     pub fn resource_path(&self, kind: ResourceKind, name: &str) -> Result<String, StepError> {
         Ok(format!("{}/{}", kind.endpoint(), self.id_of(name)?))

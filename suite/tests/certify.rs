@@ -238,3 +238,146 @@ async fn a_missing_features_directory_exits_2() {
         Outcome::NotRun(CertifyError::FeaturesMissing(_))
     ));
 }
+
+const MIXED_LEVELS_FEATURE: &str = r#"
+@generic
+Feature: Levels for the certify tests
+  @should @okta
+  Scenario: a warning only
+    Okta would like a teapot (RFC 2324).
+    When I send a GET request to "/Widgets"
+    Then the response status is 418
+
+  @must @entra
+  Scenario: the configuration is readable
+    Entra reads the configuration (RFC 7644 §4).
+    When I send a GET request to "/ServiceProviderConfig"
+    Then the response status is 200
+"#;
+
+#[tokio::test]
+async fn a_failed_should_scenario_fails_the_run_only_with_fail_on_should() {
+    let features = features_dir(&[("levels.feature", MIXED_LEVELS_FEATURE)]);
+    let lenient = certify::run(&options(features.path())).await;
+    let Outcome::Passed(report) = &lenient else {
+        panic!("a @should failure passes at --fail-on must, got {lenient:?}");
+    };
+    let okta = report
+        .verdicts
+        .iter()
+        .find(|verdict| verdict.persona == "okta")
+        .unwrap();
+    assert_eq!(okta.summary(), "compatible, 1 warning");
+    let strict = certify::run(&CertifyOptions {
+        fail_on: Level::Should,
+        ..options(features.path())
+    })
+    .await;
+    assert_eq!(strict.exit_code(), 1, "{strict:?}");
+}
+
+#[tokio::test]
+async fn persona_selects_its_scenarios_and_verdicts() {
+    let features = features_dir(&[("levels.feature", MIXED_LEVELS_FEATURE)]);
+    let outcome = certify::run(&CertifyOptions {
+        personas: vec!["entra".into()],
+        ..options(features.path())
+    })
+    .await;
+    let Outcome::Passed(report) = &outcome else {
+        panic!("expected the run to pass, got {outcome:?}");
+    };
+    assert_eq!(report.scenarios.len(), 1, "only entra's scenario ran");
+    assert_eq!(report.scenarios[0].name, "the configuration is readable");
+    let personas: Vec<&str> = report
+        .verdicts
+        .iter()
+        .map(|verdict| verdict.persona.as_str())
+        .collect();
+    assert_eq!(personas, ["entra"]);
+
+    let unknown = certify::run(&CertifyOptions {
+        personas: vec!["onelogin".into()],
+        ..options(features.path())
+    })
+    .await;
+    let Outcome::NotRun(error) = &unknown else {
+        panic!("expected a usage error, got {unknown:?}");
+    };
+    assert!(
+        error.to_string().starts_with("unknown persona `onelogin`"),
+        "{error}"
+    );
+}
+
+/// A scenario that creates a user with a raw request (so its own cleanup does not know the
+/// user) and then fails.
+const LEAVES_A_USER_FEATURE: &str = r#"
+@generic @must
+Feature: A scenario that leaves a user behind
+  Scenario: a raw create, then a failure
+    Nothing (RFC 7644 §3.3).
+    When I send a POST request to "/Users" with the body:
+      """json
+      {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "{unique}.left@example.test"}
+      """
+    Then the response status is 201
+    When I send a GET request to "/Widgets"
+    Then the response status is 418
+"#;
+
+async fn user_names(sp: &RunningSp, token: &str) -> Vec<String> {
+    let list: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/Users", sp.base_url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| user["userName"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_external_run_removes_what_its_scenarios_left_and_cleanup_removes_older_leftovers() {
+    let sp = start_sp().await;
+    let token = "certify-test-token";
+    let features = features_dir(&[("leaves.feature", LEAVES_A_USER_FEATURE)]);
+    let external = ExternalTarget {
+        base_url: sp.base_url().to_owned(),
+        token: token.into(),
+    };
+    let outcome = certify::run(&CertifyOptions {
+        target: Some(external.clone()),
+        ..options(features.path())
+    })
+    .await;
+    assert_eq!(outcome.exit_code(), 1, "{outcome:?}");
+    assert_eq!(user_names(&sp, token).await, Vec::<String>::new());
+
+    // Leftovers of an interrupted run, and a user that is not certify's.
+    let client = reqwest::Client::new();
+    for name in ["idpsim1a2b3c4d5e.old@example.test", "ada@example.test"] {
+        let status = client
+            .post(format!("{}/Users", sp.base_url()))
+            .bearer_auth(token)
+            .header("content-type", "application/scim+json")
+            .body(format!(r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"{name}"}}"#))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 201);
+    }
+    let swept = certify::cleanup(&external).await.unwrap();
+    assert_eq!((swept.users, swept.groups), (1, 0));
+    assert!(swept.errors.is_empty(), "{:?}", swept.errors);
+    assert_eq!(user_names(&sp, token).await, ["ada@example.test"]);
+    sp.shutdown().await;
+}

@@ -168,6 +168,88 @@ mod tests {
         assert_eq!(meta.expectation, None);
     }
 
+    /// Each scenario of `feature` as the runner sees it: an outline once per `Examples:` block,
+    /// with that block's tags.
+    fn scenarios_of(feature: &gherkin::Feature) -> Vec<gherkin::Scenario> {
+        let all = feature
+            .scenarios
+            .iter()
+            .chain(feature.rules.iter().flat_map(|rule| &rule.scenarios));
+        all.flat_map(|scenario| {
+            if scenario.examples.is_empty() {
+                return vec![scenario.clone()];
+            }
+            scenario
+                .examples
+                .iter()
+                .map(|examples| {
+                    let mut one = scenario.clone();
+                    one.tags.extend(examples.tags.iter().cloned());
+                    one.examples = vec![examples.clone()];
+                    one
+                })
+                .collect()
+        })
+        .collect()
+    }
+
+    #[test]
+    fn every_workspace_scenario_names_personas_a_level_and_a_sourced_expectation() {
+        let catalog = idpsim_simulator::persona::PersonaCatalog::open(
+            &idpsim_simulator::fixtures_dir().join("personas"),
+        )
+        .unwrap();
+        let personas = catalog.names().to_vec();
+        let mut problems = Vec::new();
+        let mut checked = 0;
+        let mut pending = vec![crate::certify::default_features_dir()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|ext| ext != "feature") {
+                    continue;
+                }
+                let feature = gherkin::Feature::parse_path(&path, GherkinEnv::default()).unwrap();
+                for scenario in scenarios_of(&feature) {
+                    checked += 1;
+                    let meta = ScenarioMeta::read(&feature, None, &scenario, &personas);
+                    let at = format!(
+                        "{}:{} {}",
+                        path.display(),
+                        scenario.position.line,
+                        scenario.name
+                    );
+                    if meta.personas.is_empty() {
+                        problems.push(format!("{at}: no persona tag"));
+                    }
+                    if !meta.level_tagged {
+                        problems.push(format!("{at}: no @must/@should"));
+                    }
+                    let tags = feature.tags.iter().chain(&scenario.tags);
+                    for tag in tags.filter_map(|tag| tag.strip_prefix("needs-")) {
+                        if Capability::from_tag(tag).is_none() {
+                            problems.push(format!("{at}: unknown capability tag @needs-{tag}"));
+                        }
+                    }
+                    let sourced = meta.expectation.as_deref().is_some_and(|text| {
+                        ["§", "RFC", "seed"]
+                            .iter()
+                            .any(|source| text.contains(source))
+                    });
+                    if !sourced {
+                        problems.push(format!("{at}: no expectation with a source"));
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} scenarios found");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
     #[test]
     fn examples_tags_win_and_fill_the_description() {
         let mut scenario = parse(

@@ -43,12 +43,32 @@ fn bulk_operation_answered(
     bulk_id: String,
     expected: u16,
 ) -> Result<(), StepError> {
+    check_operation_status(world, &bulk_id, &expected.to_string(), |status| {
+        status == expected
+    })
+}
+
+/// Any 4xx: RFC 7644 §3.7 leaves the status of an operation whose `bulkId` reference cannot
+/// be resolved to the server (400 and 409 are both seen).
+#[then(regex = r#"^the bulk operation "([^"]+)" failed with a client error$"#)]
+fn bulk_operation_failed(world: &mut ScimWorld, bulk_id: String) -> Result<(), StepError> {
+    check_operation_status(world, &bulk_id, "a 4xx status", |status| {
+        (400..500).contains(&status)
+    })
+}
+
+fn check_operation_status(
+    world: &ScimWorld,
+    bulk_id: &str,
+    expected: &str,
+    accepts: impl Fn(u16) -> bool,
+) -> Result<(), StepError> {
     let status = operations(world)
         .iter()
-        .find(|op| op.get("bulkId").and_then(Value::as_str) == Some(bulk_id.as_str()))
+        .find(|op| op.get("bulkId").and_then(Value::as_str) == Some(bulk_id))
         .map(status_of);
     match status {
-        Some(Some(status)) if status == expected => Ok(()),
+        Some(Some(status)) if accepts(status) => Ok(()),
         Some(status) => Err(world.failure(format!(
             "expected the bulk operation \"{bulk_id}\" to answer {expected}, got {}",
             status.map_or_else(|| "no readable status".to_owned(), |s| s.to_string())

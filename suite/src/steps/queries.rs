@@ -90,6 +90,70 @@ fn listed_in_order(world: &mut ScimWorld, names: String) -> Result<(), StepError
     )))
 }
 
+/// Pages through the users matching `filter` with `count` per page and no `sortBy`, as Okta
+/// does (personas.md §2.1): every page reports the same `totalResults`, holds at most
+/// `count` resources, and together the pages list each named user exactly once.
+#[then(
+    regex = r#"^paging through the users with the filter (.+) and count (\d+) lists "([^"]*)" once each$"#
+)]
+async fn paging_lists_each_once(
+    world: &mut ScimWorld,
+    filter: String,
+    count: usize,
+    names: String,
+) -> Result<(), StepError> {
+    let filter = world.expand(&filter)?;
+    let expected = name_list(&names);
+    let mut seen: Vec<String> = Vec::new();
+    let mut start_index = 1;
+    // One page more than the expected users need, to see the end.
+    let most_pages = expected.len() / count.max(1) + 2;
+    for _ in 0..most_pages {
+        let query = [
+            ("filter".to_owned(), filter.clone()),
+            ("startIndex".to_owned(), start_index.to_string()),
+            ("count".to_owned(), count.to_string()),
+        ];
+        world
+            .send_query(ResourceKind::User.endpoint(), &query)
+            .await?;
+        let page = listed_ids(world)?;
+        let total = world
+            .last_json()?
+            .get("totalResults")
+            .and_then(Value::as_u64);
+        if total != u64::try_from(expected.len()).ok() {
+            return Err(world.failure(format!(
+                "expected totalResults {} on the page at startIndex {start_index}, got {}",
+                expected.len(),
+                total.map_or_else(|| "none".to_owned(), |total| total.to_string())
+            )));
+        }
+        if page.len() > count {
+            return Err(world.failure(format!(
+                "asked for {count} resources, the page at startIndex {start_index} has {}",
+                page.len()
+            )));
+        }
+        if page.is_empty() {
+            break;
+        }
+        start_index += page.len();
+        seen.extend(page);
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    if unique.len() != seen.len() {
+        return Err(world.failure(format!(
+            "the pages listed {} resources, {} of them more than once",
+            seen.len(),
+            seen.len() - unique.len()
+        )));
+    }
+    super::groups::compare_references(world, "the users listed over all pages", &seen, &expected)
+}
+
 #[then("the list is empty")]
 fn list_is_empty(world: &mut ScimWorld) -> Result<(), StepError> {
     let ids = listed_ids(world)?;

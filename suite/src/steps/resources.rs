@@ -50,6 +50,10 @@ async fn fetch_or_delete(
 
 /// PUT (RFC 7644 §3.5.1) or PATCH (§3.5.2) with the doc string sent exactly as written, so
 /// the vendors' dialects (personas.md §1.1, §2.1) reach the target unchanged.
+///
+/// A server may answer a successful PATCH with 204 and no body (RFC 7644 §3.5.2); the step
+/// then reads the resource, so the checks that follow see it as a 200 would have shown it.
+/// Both exchanges are in the scenario's transcript.
 #[when(regex = r#"^I (replace|patch) the (user|group) "([^"]+)" with:$"#)]
 async fn replace_or_patch(
     world: &mut ScimWorld,
@@ -64,7 +68,13 @@ async fn replace_or_patch(
         Method::PUT
     };
     let path = world.resource_path(kind, &name)?;
-    world.send(method, &path, Some(doc_string(step)?)).await?;
+    let status = world
+        .send(method.clone(), &path, Some(doc_string(step)?))
+        .await?
+        .status;
+    if method == Method::PATCH && status == 204 {
+        world.send_expanded(Method::GET, &path, None).await?;
+    }
     Ok(())
 }
 

@@ -1,10 +1,11 @@
-//! Users: several at once, and the read-only `groups` attribute that mirrors memberships
-//! (RFC 7643 §4.1.2).
+//! Users: several at once, their memberships as the groups list them, and the read-only
+//! `groups` attribute that mirrors memberships (RFC 7643 §4.1.2).
 
 use super::{doc_string, name_list};
 use crate::world::{ResourceKind, ScimWorld, StepError};
 use cucumber::gherkin::Step;
 use cucumber::{given, then};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 /// Creates one user per member of the doc string's JSON object: the member name is the
@@ -28,25 +29,58 @@ async fn these_users(world: &mut ScimWorld, step: &Step) -> Result<(), StepError
     Ok(())
 }
 
+/// Membership as the IdPs see it: the groups of this scenario whose `members` list the
+/// user (each group read by id; a deleted group is skipped).
 #[then(regex = r#"^the user "([^"]+)" is a member of exactly the groups "([^"]*)"$"#)]
 async fn member_of_exactly(
     world: &mut ScimWorld,
     user: String,
     groups: String,
 ) -> Result<(), StepError> {
-    check_groups_of(world, &user, &name_list(&groups)).await
+    check_memberships(world, &user, &name_list(&groups)).await
 }
 
 #[then(regex = r#"^the user "([^"]+)" is in no group$"#)]
 async fn in_no_group(world: &mut ScimWorld, user: String) -> Result<(), StepError> {
-    check_groups_of(world, &user, &[]).await
+    check_memberships(world, &user, &[]).await
 }
 
-/// Reads the user and compares the `value`s of its `groups` with the named groups' ids.
-async fn check_groups_of(
+/// The user's read-only `groups` attribute (RFC 7643 §4.1.2), which no IdP reads.
+#[then(regex = r#"^the groups attribute of the user "([^"]+)" lists exactly "([^"]*)"$"#)]
+async fn groups_attribute_lists(
+    world: &mut ScimWorld,
+    user: String,
+    groups: String,
+) -> Result<(), StepError> {
+    let groups = name_list(&groups);
+    super::groups::check_references(world, ResourceKind::User, &user, "groups", &groups).await
+}
+
+/// Reads every group the scenario created and compares the ones listing `user` among their
+/// `members` with `expected`.
+async fn check_memberships(
     world: &mut ScimWorld,
     user: &str,
-    groups: &[String],
+    expected: &[String],
 ) -> Result<(), StepError> {
-    super::groups::check_references(world, ResourceKind::User, user, "groups", groups).await
+    let user_id = world.id_of(user)?.to_owned();
+    let mut containing = Vec::new();
+    for group_id in world.created_ids(ResourceKind::Group)? {
+        let path = format!("{}/{group_id}", ResourceKind::Group.endpoint());
+        world.send_expanded(Method::GET, &path, None).await?;
+        match world.last()?.status {
+            404 => continue,
+            200 => {}
+            _ => return Err(world.failure(format!("expected to read the group {group_id}"))),
+        }
+        if super::groups::reference_values(world, "members")?.contains(&user_id) {
+            containing.push(group_id);
+        }
+    }
+    super::groups::compare_references(
+        world,
+        &format!("the groups whose members list \"{user}\""),
+        &containing,
+        expected,
+    )
 }
