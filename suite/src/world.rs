@@ -569,7 +569,8 @@ impl ScimWorld {
         let Some(target) = self.target.clone() else {
             return;
         };
-        if let Some(provisioning) = self.provisioning.take() {
+        // The provisioning state stays: a failure report reads its transcript after this hook.
+        if let Some(provisioning) = &self.provisioning {
             let token = Some(target.token.clone());
             let provisioned = provisioning
                 .state

@@ -162,7 +162,7 @@ impl Collector {
         let (status, failure, exchanges) = match running.failure {
             None => (Status::Passed, None, Vec::new()),
             Some((step, message, exchanges)) => {
-                let explanation = explain(&meta, &scenario.name, &message, exchanges.last());
+                let explanation = explain(&meta, &scenario.name, &message);
                 let failure = Failure {
                     step,
                     message,

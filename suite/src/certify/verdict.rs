@@ -210,35 +210,44 @@ pub fn capability_name(capability: Capability) -> &'static str {
 }
 
 /// One sentence for a failed scenario: its expectation (or its name) and what the endpoint
-/// did instead, from the step's message and the last exchange.
-pub fn explain(
-    meta: &ScenarioMeta,
-    scenario_name: &str,
-    message: &str,
-    last_exchange: Option<&Exchange>,
-) -> String {
-    let observed = message
+/// did instead, from the step's message and the exchange the step judged (the `request:` and
+/// `response:` lines [`crate::world::ScimWorld::failure`] appends).
+pub fn explain(meta: &ScenarioMeta, scenario_name: &str, message: &str) -> String {
+    let mut lines = message
         .lines()
         .map(str::trim)
-        .find(|line| !line.is_empty())
+        .filter(|line| !line.is_empty());
+    let first = lines
+        .next()
         .unwrap_or("the step failed")
-        .trim_start_matches("Step panicked. Captured output: ")
-        .trim_end_matches('.');
-    let answered = last_exchange.map(|exchange| {
-        let path = reqwest::Url::parse(&exchange.url)
-            .map(|url| match url.query() {
-                Some(query) => format!("{}?{query}", url.path()),
-                None => url.path().to_owned(),
-            })
-            .unwrap_or_else(|_| exchange.url.clone());
-        match exchange.status {
-            Some(status) => format!(
-                "the endpoint answered HTTP {status} to {} {path}",
-                exchange.method
-            ),
-            None => format!("{} {path} got no answer", exchange.method),
-        }
-    });
+        .trim_start_matches("Step panicked. Captured output: ");
+    // A message that introduces a list ("3 operations of the cycle failed:") is shown with
+    // its first item.
+    let observed = match (first.strip_suffix(':'), lines.next()) {
+        (Some(head), Some(item)) => format!("{head}: {item}"),
+        _ => first.to_owned(),
+    };
+    let observed = observed.trim_end_matches('.');
+    let field = |name: &str| {
+        message
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(name))
+            .map(str::trim)
+    };
+    let answered = field("request:")
+        .zip(field("response:"))
+        .and_then(|(request, status)| {
+            let (method, url) = request.split_once(' ')?;
+            let path = reqwest::Url::parse(url)
+                .map(|url| match url.query() {
+                    Some(query) => format!("{}?{query}", url.path()),
+                    None => url.path().to_owned(),
+                })
+                .unwrap_or_else(|_| url.to_owned());
+            Some(format!(
+                "the endpoint answered HTTP {status} to {method} {path}"
+            ))
+        });
     let expectation = meta
         .expectation
         .clone()
@@ -252,7 +261,6 @@ pub fn explain(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Utc;
 
     fn meta(personas: &[&str], level: Level) -> ScenarioMeta {
         ScenarioMeta {
@@ -278,7 +286,7 @@ mod tests {
             failure: failed.then(|| Failure {
                 step: "Then the response status is 200".into(),
                 message: "expected status 200".into(),
-                explanation: explain(&meta, name, "expected status 200", None),
+                explanation: explain(&meta, name, "expected status 200"),
             }),
             meta,
             duration_ms: 3,
@@ -342,24 +350,26 @@ mod tests {
     }
 
     #[test]
-    fn the_explanation_joins_expectation_exchange_and_message() {
-        let exchange = Exchange {
-            started: Utc::now(),
-            method: "PATCH".into(),
-            url: "http://127.0.0.1:9/scim/v2/Users/42?attributes=active".into(),
-            request_headers: Vec::new(),
-            request_body: None,
-            status: Some(400),
-            response_headers: Vec::new(),
-            response_body: String::new(),
-            duration_ms: 1.0,
-            error: None,
-        };
+    fn a_list_message_is_explained_with_its_first_item() {
         let text = explain(
             &meta(&["entra"], Level::Must),
             "s",
-            "expected status 200\n  request: PATCH ...",
-            Some(&exchange),
+            "2 operations of the cycle failed:\n  user dana: PATCH /Users/1 answered 400\n  user raj: …",
+        );
+        assert_eq!(
+            text,
+            "Entra sends `Replace` (personas.md §1.1). Instead: 2 operations of the cycle failed: \
+             user dana: PATCH /Users/1 answered 400."
+        );
+    }
+
+    #[test]
+    fn the_explanation_joins_expectation_exchange_and_message() {
+        let text = explain(
+            &meta(&["entra"], Level::Must),
+            "s",
+            "expected status 200\n  request:  PATCH http://127.0.0.1:9/scim/v2/Users/42?attributes=active\n  \
+             response: 400\n  body:     {}",
         );
         assert_eq!(
             text,
