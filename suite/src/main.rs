@@ -25,10 +25,7 @@ async fn main() -> ExitCode {
         Command::Certify(args) => match args.external_target().filter(|_| args.cleanup) {
             Some(target) => match certify::cleanup(&target).await {
                 Ok(swept) => {
-                    println!(
-                        "removed {} users and {} groups left by earlier runs",
-                        swept.users, swept.groups
-                    );
+                    println!("removed {} left by earlier runs", swept.describe());
                     for error in &swept.errors {
                         eprintln!("warning: {error}");
                     }

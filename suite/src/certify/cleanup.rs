@@ -21,6 +21,20 @@ pub struct Swept {
     pub errors: Vec<String>,
 }
 
+impl Swept {
+    /// `3 users and 1 group`.
+    pub fn describe(&self) -> String {
+        let noun = |count: usize, one: &str, many: &str| {
+            format!("{count} {}", if count == 1 { one } else { many })
+        };
+        format!(
+            "{} and {}",
+            noun(self.users, "user", "users"),
+            noun(self.groups, "group", "groups")
+        )
+    }
+}
+
 /// One kind of resource a sweep looks at.
 struct Kind {
     endpoint: &'static str,

@@ -459,8 +459,8 @@ async fn run_inner(options: &CertifyOptions) -> Result<RunReport, CertifyError> 
         }
         if interrupted {
             eprintln!(
-                "interrupted: removed {} users and {} groups this run had created",
-                swept.users, swept.groups
+                "interrupted: removed {} this run had created",
+                swept.describe()
             );
         }
     }
