@@ -19,4 +19,4 @@ pub use engine::{
     Skipped,
 };
 pub use state::{GroupState, ProvisioningState, Pushed, StateError, UserState};
-pub use transcript::{Exchange, REDACTED, Transcript, is_secret_header};
+pub use transcript::{Exchange, REDACTED, Transcript, is_secret_header, redact_body};

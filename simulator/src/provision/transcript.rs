@@ -74,6 +74,46 @@ pub fn is_secret_header(name: &str) -> bool {
     name == "authorization" || name == "cookie" || name == "set-cookie" || name.contains("token")
 }
 
+/// A body with the value of every `password` member (any case, any depth; RFC 7643 §4.1.1)
+/// replaced by [`REDACTED`]; a body that is not JSON, or has no password, is returned as it is.
+pub fn redact_body(body: &str) -> String {
+    fn redact(value: &mut Value) -> bool {
+        match value {
+            Value::Object(map) => {
+                let mut changed = false;
+                for (key, member) in map.iter_mut() {
+                    if key.eq_ignore_ascii_case("password") {
+                        *member = Value::String(REDACTED.to_owned());
+                        changed = true;
+                    } else {
+                        changed |= redact(member);
+                    }
+                }
+                changed
+            }
+            Value::Array(items) => {
+                let mut changed = false;
+                for item in items {
+                    changed |= redact(item);
+                }
+                changed
+            }
+            _ => false,
+        }
+    }
+    if !body.to_ascii_lowercase().contains("password") {
+        return body.to_owned();
+    }
+    let Ok(mut json) = serde_json::from_str::<Value>(body) else {
+        return body.to_owned();
+    };
+    if redact(&mut json) {
+        json.to_string()
+    } else {
+        body.to_owned()
+    }
+}
+
 fn har_entry(exchange: &Exchange) -> Value {
     let headers = |pairs: &[(String, String)]| -> Vec<Value> {
         pairs
@@ -108,7 +148,7 @@ fn har_entry(exchange: &Exchange) -> Value {
     if let (Some(body), Some(request)) = (&exchange.request_body, request.as_object_mut()) {
         request.insert(
             "postData".into(),
-            json!({ "mimeType": content_type(&exchange.request_headers), "text": body }),
+            json!({ "mimeType": content_type(&exchange.request_headers), "text": redact_body(body) }),
         );
     }
     let mut entry = json!({
@@ -127,7 +167,7 @@ fn har_entry(exchange: &Exchange) -> Value {
             "content": {
                 "size": exchange.response_body.len(),
                 "mimeType": content_type(&exchange.response_headers),
-                "text": exchange.response_body,
+                "text": redact_body(&exchange.response_body),
             },
             "redirectURL": "",
             "headersSize": -1,
@@ -140,4 +180,44 @@ fn har_entry(exchange: &Exchange) -> Value {
         entry.insert("comment".into(), Value::String(error.clone()));
     }
     entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_at_any_depth_and_other_bodies_are_kept() {
+        let body =
+            r#"{"userName":"ada","PassWord":"s3cret","Operations":[{"value":{"password":"x"}}]}"#;
+        let redacted: Value = serde_json::from_str(&redact_body(body)).unwrap();
+        assert_eq!(redacted["PassWord"], REDACTED);
+        assert_eq!(redacted["Operations"][0]["value"]["password"], REDACTED);
+        assert_eq!(redacted["userName"], "ada");
+        assert_eq!(
+            redact_body(r#"{"userName":"ada"}"#),
+            r#"{"userName":"ada"}"#
+        );
+        assert_eq!(redact_body("password=plain text"), "password=plain text");
+    }
+
+    #[test]
+    fn the_har_carries_no_password() {
+        let transcript = Transcript::default();
+        transcript.record(Exchange {
+            started: Utc::now(),
+            method: "POST".into(),
+            url: "http://127.0.0.1:1/scim/v2/Users".into(),
+            request_headers: vec![("content-type".into(), "application/scim+json".into())],
+            request_body: Some(r#"{"userName":"ada","password":"s3cret"}"#.into()),
+            status: Some(201),
+            response_headers: Vec::new(),
+            response_body: r#"{"id":"1","userName":"ada"}"#.into(),
+            duration_ms: 1.0,
+            error: None,
+        });
+        let har = transcript.to_har("test").to_string();
+        assert!(!har.contains("s3cret"), "{har}");
+        assert!(har.contains(REDACTED));
+    }
 }

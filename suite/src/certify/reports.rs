@@ -6,7 +6,7 @@ use super::capabilities::Announced;
 use super::scenario::Level;
 use super::verdict::{PersonaVerdict, ScenarioRecord, Status};
 use chrono::{DateTime, Utc};
-use idpsim_simulator::provision::{Exchange, Transcript};
+use idpsim_simulator::provision::{Exchange, Transcript, redact_body};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -428,13 +428,13 @@ fn exchange_html(exchange: &Exchange, out: &mut String) {
         let _ = writeln!(request, "{name}: {value}");
     }
     if let Some(body) = &exchange.request_body {
-        let _ = write!(request, "\n{body}");
+        let _ = write!(request, "\n{}", redact_body(body));
     }
     let mut response = format!("HTTP {status}\n");
     for (name, value) in &exchange.response_headers {
         let _ = writeln!(response, "{name}: {value}");
     }
-    let _ = write!(response, "\n{}", exchange.response_body);
+    let _ = write!(response, "\n{}", redact_body(&exchange.response_body));
     if let Some(error) = &exchange.error {
         let _ = write!(response, "\n{error}");
     }
