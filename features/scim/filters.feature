@@ -110,7 +110,7 @@ Feature: Filtering users
     When I list users with the filter userName sw "{unique}" and urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Navy"
     Then the listed resources are exactly "grace"
 
-  @must @generic @okta @okta-aiw
+  @must @okta @okta-aiw
   Scenario: userName is compared case-insensitively
     Okta wants `userName` filters to ignore case (its spec tests look users up upper-cased), and `userName` is
     not case-exact; an endpoint comparing exactly misses users (personas.md §2.1 "Create user"; RFC 7643 §8.7.1).

@@ -139,7 +139,7 @@ Feature: Group lifecycle and membership
     Then the response status is 200 or 204
     And the group "eng" has exactly the members "ada"
 
-  @must @generic @okta-aiw
+  @must @okta-aiw
   Scenario: PUT replaces the whole member list, as Okta's custom apps do
     Okta's wizard-built apps change members and names with a PUT of the whole group; an endpoint that merges
     instead of replacing `members` keeps ex-members in the group (personas.md §2.1 "Groups"; RFC 7644 §3.5.1).

@@ -97,7 +97,7 @@ Feature: User lifecycle
       """
     Then the response status is 201
 
-  @must @generic @okta @okta-aiw
+  @must @okta @okta-aiw
   Scenario: PUT replaces the user and clears the attributes it omits
     Okta updates profiles with GET and a full PUT that omits cleared attributes; an endpoint that keeps what a
     PUT omits (RFC 7644 §3.5.1 allows both) never clears what Okta removed (personas.md §2.1 "Update user").
@@ -133,7 +133,7 @@ Feature: User lifecycle
     And the response attribute "title" is absent
     And the response attribute "name.familyName" is absent
 
-  @must @generic @okta @okta-aiw
+  @must @okta @okta-aiw
   Scenario: PUT follows the Okta shape that repeats id and meta from the fetched user
     Okta's PUT, which AIW apps also deactivate with, repeats the fetched `id`, `meta` and `groups`; an endpoint
     refusing read-only values instead of ignoring them fails Okta's updates (personas.md §2.1; RFC 7644 §3.5.1).

@@ -75,6 +75,9 @@ pub fn show(catalog: &PersonaCatalog, name: &str) -> Result<String, PersonaError
                 ""
             },
         );
+        if let Some(note) = &line.note {
+            let _ = writeln!(out, "{:<width$}    note: {note}", "");
+        }
     }
     let unconfirmed = lines.iter().filter(|line| line.unconfirmed).count();
     let _ = writeln!(out, "\n{} knobs, {unconfirmed} unconfirmed.", lines.len());
@@ -127,6 +130,10 @@ mod tests {
         assert!(text.contains("source: personas.md §1.1"), "{text}");
         assert!(text.contains("scim.user_agent"));
         assert!(text.contains("(unconfirmed)"));
+        assert!(
+            text.contains("note: no Microsoft document states the User-Agent"),
+            "{text}"
+        );
         assert!(
             text.lines()
                 .any(|line| line.starts_with("user_mapping.0 -> userName")

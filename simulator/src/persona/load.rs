@@ -86,6 +86,8 @@ pub struct KnobLine {
     pub source: String,
     /// Whether the source leaves the value unconfirmed.
     pub unconfirmed: bool,
+    /// What the source leaves open, when the file says.
+    pub note: Option<String>,
 }
 
 impl PersonaCatalog {
@@ -254,6 +256,10 @@ fn collect_knobs(table: &toml::Table, prefix: &str, lines: &mut Vec<KnobLine>) {
                         .get("unconfirmed")
                         .and_then(toml::Value::as_bool)
                         .unwrap_or(false),
+                    note: inner
+                        .get("note")
+                        .and_then(toml::Value::as_str)
+                        .map(str::to_owned),
                 });
             }
             toml::Value::Table(inner) => collect_knobs(inner, &path, lines),

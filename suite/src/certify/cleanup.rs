@@ -143,6 +143,10 @@ async fn list(
             .await
             .map_err(|error| format!("GET {url}: {error}"))?;
         let status = response.status();
+        // Some servers answer a filter that matches nothing with 404 (personas.md §2.1).
+        if status == reqwest::StatusCode::NOT_FOUND && filter.is_some() {
+            return Ok(ids);
+        }
         if !status.is_success() {
             return Err(format!("GET {url} answered HTTP {status}"));
         }

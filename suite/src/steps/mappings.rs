@@ -257,9 +257,14 @@ async fn not_provisioned(world: &mut ScimWorld, user: String) -> Result<(), Step
         "userName eq \"{}\"",
         user_name.replace('\\', "\\\\").replace('"', "\\\"")
     );
+    // A persona that reads a 404 as "no match" (Okta, personas.md §2.1) accepts it here too.
+    let not_found_is_none = persona.scim.lookup_404_is_no_match.value;
     world
         .send_query("/Users", &[("filter".to_owned(), filter)])
         .await?;
+    if not_found_is_none && world.last()?.status == 404 {
+        return Ok(());
+    }
     let found = world
         .last()?
         .json
