@@ -679,12 +679,16 @@ pub fn new_run_prefix() -> String {
     format!("{RUN_PREFIX_STEM}{}", simple.get(..4).unwrap_or(&simple))
 }
 
-/// A prefix unique to one scenario: the run's prefix and six lower-case hex digits. It starts
-/// with a letter, so it can start a userName, and features can vary the case of the text
-/// around it.
+/// The length of a scenario's unique prefix: [`RUN_PREFIX_STEM`] and ten hex digits.
+pub const SCENARIO_PREFIX_LEN: usize = RUN_PREFIX_STEM.len() + 10;
+
+/// A prefix unique to one scenario: the run's prefix and lower-case hex digits up to
+/// [`SCENARIO_PREFIX_LEN`]. It starts with a letter, so it can start a userName, and features
+/// can vary the case of the text around it.
 fn unique_prefix(run_prefix: &str) -> String {
     let simple = uuid::Uuid::new_v4().simple().to_string();
-    format!("{run_prefix}{}", simple.get(..6).unwrap_or(&simple))
+    let digits = SCENARIO_PREFIX_LEN.saturating_sub(run_prefix.len());
+    format!("{run_prefix}{}", simple.get(..digits).unwrap_or(&simple))
 }
 
 /// Header pairs as text, secret values replaced by [`REDACTED`].

@@ -3,7 +3,7 @@
 //! otherwise.
 
 use super::capabilities::{Announced, Capability};
-use crate::world::SCIM_MEDIA_TYPE;
+use crate::world::{SCENARIO_PREFIX_LEN, SCIM_MEDIA_TYPE};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -52,8 +52,8 @@ const USERS: Kind = Kind {
     attributes: &["userName", "externalId"],
 };
 
-/// Deletes every group, then every user, whose name or externalId contains `prefix`
-/// (case-insensitively) at the SCIM endpoint `base_url`.
+/// Deletes every group, then every user, whose name or externalId carries a scenario's unique
+/// name starting with `prefix` (see [`carries_run_name`]) at the SCIM endpoint `base_url`.
 pub async fn sweep(
     client: &reqwest::Client,
     base_url: &str,
@@ -123,7 +123,6 @@ async fn list(
     filter: Option<&str>,
 ) -> Result<Vec<String>, String> {
     let url = format!("{base}{}", kind.endpoint);
-    let needle = prefix.to_lowercase();
     let mut ids = Vec::new();
     let mut start_index = 1_usize;
     loop {
@@ -164,7 +163,7 @@ async fn list(
                 resource
                     .get(*attribute)
                     .and_then(Value::as_str)
-                    .is_some_and(|value| value.to_lowercase().contains(&needle))
+                    .is_some_and(|value| carries_run_name(value, prefix))
             });
             if let (true, Some(id)) = (carries_prefix, resource.get("id").and_then(Value::as_str)) {
                 ids.push(id.to_owned());
@@ -179,5 +178,43 @@ async fn list(
         if resources.is_empty() || start_index > total {
             return Ok(ids);
         }
+    }
+}
+
+/// Whether `value` holds a scenario's unique name that starts with `prefix`: `prefix` (any
+/// case) followed by hex digits up to the full length of such a name
+/// ([`crate::world::SCENARIO_PREFIX_LEN`]), so `idpsim` alone, or a person called
+/// `idpsim-admin`, is never taken for test data.
+pub fn carries_run_name(value: &str, prefix: &str) -> bool {
+    let value = value.to_ascii_lowercase();
+    let prefix = prefix.to_ascii_lowercase();
+    let Some(hex_digits) = SCENARIO_PREFIX_LEN.checked_sub(prefix.len()) else {
+        return false;
+    };
+    value.match_indices(&prefix).any(|(at, _)| {
+        let rest = &value.as_bytes()[at + prefix.len()..];
+        rest.len() >= hex_digits && rest[..hex_digits].iter().all(u8::is_ascii_hexdigit)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_complete_scenario_names_are_taken_for_test_data() {
+        assert!(carries_run_name("Sales idpsim3fa2c81b9e", "idpsim"));
+        assert!(carries_run_name("ada@IDPSIM3FA2C81B9E.acme.test", "idpsim"));
+        assert!(carries_run_name(
+            "idpsim3fa2c81b9e.ada@example.test",
+            "idpsim3fa2"
+        ));
+        assert!(!carries_run_name(
+            "idpsim3fa2c81b9e.ada@example.test",
+            "idpsim0000"
+        ));
+        assert!(!carries_run_name("idpsim-admin@example.test", "idpsim"));
+        assert!(!carries_run_name("idpsim3fa2", "idpsim"));
+        assert!(!carries_run_name("ada@example.test", "idpsim"));
     }
 }
