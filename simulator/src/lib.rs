@@ -9,9 +9,14 @@
 //! - [`directory`]: IdP directories in each IdP's own attribute names, and the generator.
 //! - [`mapping`]: native attributes to SCIM paths, with Entra's expression language.
 //! - [`provision`]: the provisioning cycle, its HTTP exchanges, state file and HAR export.
+//! - [`oidc`]: each persona's OpenID Connect provider (discovery, JWKS, code flow with PKCE,
+//!   token, userinfo, end-session, sign-in page).
+//! - [`html`]: escaping for the pages.
 
 pub mod directory;
+pub mod html;
 pub mod mapping;
+pub mod oidc;
 pub mod persona;
 pub mod provision;
 

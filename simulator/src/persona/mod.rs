@@ -357,4 +357,8 @@ pub struct OidcSettings {
     pub subject: Knob<String>,
     /// Claims of the ID token to native attributes.
     pub claims: Knob<BTreeMap<String, String>>,
+    /// Claims every ID token carries: a string may hold `{tenant}` (the simulated tenant id)
+    /// or `{email_domain}` (the domain of the token's `email`).
+    #[serde(default)]
+    pub static_claims: Option<Knob<BTreeMap<String, serde_json::Value>>>,
 }

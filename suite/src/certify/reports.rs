@@ -6,6 +6,7 @@ use super::capabilities::Announced;
 use super::scenario::Level;
 use super::verdict::{PersonaVerdict, ScenarioRecord, Status};
 use chrono::{DateTime, Utc};
+use idpsim_simulator::html::escape;
 use idpsim_simulator::provision::{Exchange, Transcript, redact_body};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -444,22 +445,6 @@ fn exchange_html(exchange: &Exchange, out: &mut String) {
         escape(&request),
         escape(&response)
     );
-}
-
-/// Text made safe for HTML element content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222}\

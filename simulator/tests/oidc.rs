@@ -1,0 +1,511 @@
+//! Each persona's OpenID Connect provider over HTTP, served in-process on 127.0.0.1:0: the
+//! code flow with PKCE from discovery to userinfo, the refusals RFC 6749 and RFC 7636 require,
+//! the sign-in page, and a snapshot of each persona's ID token claims.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use idpsim_simulator::directory::Directory;
+use idpsim_simulator::fixtures_dir;
+use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey};
+use idpsim_simulator::persona::PersonaCatalog;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use serde_json::{Map, Value};
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K9IDu5FvPOyRVjUZIOgN0cm3Qy";
+
+/// One key for every test: RSA generation is the slow part.
+static KEY: LazyLock<SigningKey> = LazyLock::new(|| SigningKey::generate().unwrap());
+
+fn now() -> DateTime<Utc> {
+    // Tokens must not be expired for the validating client, so the clock is the real one
+    // rounded to the minute; snapshots redact the times.
+    Utc::now()
+}
+
+struct Provider {
+    base: String,
+    issuer: String,
+    http: reqwest::Client,
+}
+
+async fn start(persona: &str, auto_login: bool) -> Provider {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let persona = PersonaCatalog::open(&fixtures_dir().join("personas"))
+        .unwrap()
+        .load(persona)
+        .unwrap()
+        .persona;
+    let directory = Directory::load(&fixtures_dir().join("directories/acme.yaml")).unwrap();
+    let provider = Arc::new(OidcProvider::new(
+        persona,
+        Arc::new(directory),
+        KEY.clone(),
+        ProviderConfig {
+            base_url: base.clone(),
+            tenant: TENANT.into(),
+            clients: vec![
+                Client::parse(&format!("app-one:secret-one:{REDIRECT}")).unwrap(),
+                Client::parse(&format!("app-two:secret-two:{REDIRECT}")).unwrap(),
+            ],
+            auto_login,
+            clock: Arc::new(now),
+        },
+    ));
+    let issuer = provider.issuer().to_owned();
+    tokio::spawn(async move {
+        axum::serve(listener, provider.router()).await.unwrap();
+    });
+    Provider {
+        base,
+        issuer,
+        http: reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+fn challenge() -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()))
+}
+
+impl Provider {
+    async fn discovery(&self) -> Value {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        );
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The query parameters of a redirect answer.
+    fn redirect_params(response: &reqwest::Response) -> HashMap<String, String> {
+        assert!(
+            response.status().is_redirection(),
+            "expected a redirect, got {}",
+            response.status()
+        );
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(location.starts_with(REDIRECT), "{location}");
+        reqwest::Url::parse(location)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect()
+    }
+
+    async fn authorize(&self, client: &str, login_hint: &str) -> reqwest::Response {
+        let endpoint = self.discovery().await["authorization_endpoint"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.http
+            .get(endpoint)
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", client),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid profile email"),
+                ("state", "st-1"),
+                ("nonce", "n-1"),
+                ("code_challenge", &challenge()),
+                ("code_challenge_method", "S256"),
+                ("login_hint", login_hint),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn code(&self, client: &str, login_hint: &str) -> String {
+        let params = Provider::redirect_params(&self.authorize(client, login_hint).await);
+        assert_eq!(params["state"], "st-1");
+        params
+            .get("code")
+            .unwrap_or_else(|| panic!("no code for {login_hint}: {params:?}"))
+            .clone()
+    }
+
+    async fn redeem(
+        &self,
+        code: &str,
+        client: &str,
+        secret: &str,
+        verifier: &str,
+    ) -> reqwest::Response {
+        let endpoint = self.discovery().await["token_endpoint"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.http
+            .post(endpoint)
+            .basic_auth(client, Some(secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs `login_hint` in for `client` and returns the verified ID token's claims and the
+    /// access token.
+    async fn sign_in(
+        &self,
+        client: &str,
+        secret: &str,
+        login_hint: &str,
+    ) -> (Map<String, Value>, String) {
+        let code = self.code(client, login_hint).await;
+        let response = self.redeem(&code, client, secret, VERIFIER).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        let id_token = body["id_token"].as_str().unwrap();
+        (
+            self.verify(id_token, client).await,
+            body["access_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Verifies `id_token` as a relying party does: the JWKS key named by `kid`, RS256 only,
+    /// `iss`, `aud`, `exp`, and the nonce.
+    async fn verify(&self, id_token: &str, client: &str) -> Map<String, Value> {
+        let jwks_uri = self.discovery().await["jwks_uri"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let jwks: Value = self
+            .http
+            .get(jwks_uri)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let header = jsonwebtoken::decode_header(id_token).unwrap();
+        assert_eq!(header.alg, Algorithm::RS256);
+        let jwk = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|key| key["kid"].as_str() == header.kid.as_deref())
+            .expect("the kid is in the JWKS");
+        assert!(jwk.get("d").is_none(), "no private member in the JWKS");
+        let key = DecodingKey::from_rsa_components(
+            jwk["n"].as_str().unwrap(),
+            jwk["e"].as_str().unwrap(),
+        )
+        .unwrap();
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[client]);
+        let claims = jsonwebtoken::decode::<Map<String, Value>>(id_token, &key, &validation)
+            .unwrap()
+            .claims;
+        assert_eq!(claims["nonce"], "n-1");
+        claims
+    }
+}
+
+#[tokio::test]
+async fn entra_signs_in_with_a_pairwise_sub_that_is_stable_per_client() {
+    let entra = start("entra", true).await;
+    assert_eq!(entra.issuer, format!("{}/entra/{TENANT}/v2.0", entra.base));
+    let discovery = entra.discovery().await;
+    assert_eq!(discovery["issuer"], entra.issuer.as_str());
+    assert_eq!(discovery["subject_types_supported"][0], "pairwise");
+    assert_eq!(discovery["code_challenge_methods_supported"][0], "S256");
+    let upn = "adele.vance@acme.test";
+    let (first, access_token) = entra.sign_in("app-one", "secret-one", upn).await;
+    let (again, _) = entra.sign_in("app-one", "secret-one", upn).await;
+    let (other_app, _) = entra.sign_in("app-two", "secret-two", upn).await;
+    assert_eq!(first["sub"], again["sub"], "a user's sub never changes");
+    assert_ne!(
+        first["sub"], other_app["sub"],
+        "pairwise: another client, another sub"
+    );
+    assert_eq!(first["oid"], other_app["oid"]);
+    assert_eq!(first["tid"], TENANT);
+    assert_eq!(first["preferred_username"], upn);
+
+    let userinfo = discovery["userinfo_endpoint"].as_str().unwrap();
+    let info: Value = entra
+        .http
+        .get(userinfo)
+        .bearer_auth(&access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["sub"], first["sub"]);
+    let refused = entra
+        .http
+        .get(userinfo)
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        refused.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+}
+
+#[tokio::test]
+async fn a_code_is_single_use_and_bound_to_its_client_redirect_and_verifier() {
+    let okta = start("okta", true).await;
+    let login = "adele.vance@acme.test";
+    let error_of = |body: Value| body["error"].as_str().unwrap().to_owned();
+
+    let code = okta.code("app-one", login).await;
+    let wrong_verifier = okta
+        .redeem(
+            &code,
+            "app-one",
+            "secret-one",
+            "another-verifier-of-43-characters-long-xyz",
+        )
+        .await;
+    assert_eq!(wrong_verifier.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error_of(wrong_verifier.json().await.unwrap()),
+        "invalid_grant"
+    );
+    let after_failure = okta.redeem(&code, "app-one", "secret-one", VERIFIER).await;
+    assert_eq!(
+        error_of(after_failure.json().await.unwrap()),
+        "invalid_grant",
+        "used once"
+    );
+
+    let code = okta.code("app-one", login).await;
+    let other_client = okta.redeem(&code, "app-two", "secret-two", VERIFIER).await;
+    assert_eq!(
+        error_of(other_client.json().await.unwrap()),
+        "invalid_grant"
+    );
+
+    let code = okta.code("app-one", login).await;
+    let wrong_secret = okta.redeem(&code, "app-one", "nope", VERIFIER).await;
+    assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        error_of(wrong_secret.json().await.unwrap()),
+        "invalid_client"
+    );
+
+    let code = okta.code("app-one", login).await;
+    let ok = okta.redeem(&code, "app-one", "secret-one", VERIFIER).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    let replay = okta.redeem(&code, "app-one", "secret-one", VERIFIER).await;
+    assert_eq!(error_of(replay.json().await.unwrap()), "invalid_grant");
+
+    // client_secret_post works as well as client_secret_basic.
+    let code = okta.code("app-one", login).await;
+    let endpoint = okta.discovery().await["token_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let posted = okta
+        .http
+        .post(endpoint)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", "app-one"),
+            ("client_secret", "secret-one"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unregistered_redirect_uri_is_never_redirected_to() {
+    let generic = start("generic", true).await;
+    let endpoint = generic.discovery().await["authorization_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = generic
+        .http
+        .get(endpoint)
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", "app-one"),
+            ("redirect_uri", "https://evil.example/steal"),
+            ("scope", "openid"),
+            ("code_challenge", &challenge()),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+    assert!(response.text().await.unwrap().contains("is not registered"));
+}
+
+#[tokio::test]
+async fn pkce_is_required() {
+    let generic = start("generic", true).await;
+    let endpoint = generic.discovery().await["authorization_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = generic
+        .http
+        .get(endpoint)
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", "app-one"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("state", "s"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let params = Provider::redirect_params(&response);
+    assert_eq!(params["error"], "invalid_request");
+    assert_eq!(params["state"], "s");
+}
+
+#[tokio::test]
+async fn the_sign_in_page_lists_users_and_refuses_disabled_ones() {
+    let entra = start("entra", false).await;
+    let page = entra.authorize("app-one", "").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("idpsim simulator"));
+    assert!(html.contains("adele.vance@acme.test"));
+    assert!(html.contains("(disabled)"));
+    let login = format!("{}/entra/{TENANT}/v2.0/login", entra.base);
+    let form = |extra: &[(&'static str, &'static str)]| {
+        let challenge = challenge();
+        let mut fields: Vec<(&str, String)> = vec![
+            ("response_type", "code".into()),
+            ("client_id", "app-one".into()),
+            ("redirect_uri", REDIRECT.into()),
+            ("scope", "openid".into()),
+            ("state", "st-1".into()),
+            ("nonce", "n-1".into()),
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256".into()),
+        ];
+        fields.extend(
+            extra
+                .iter()
+                .map(|(name, value)| (*name, (*value).to_owned())),
+        );
+        fields
+    };
+    let clicked = entra
+        .http
+        .post(&login)
+        .form(&form(&[("user", "adele")]))
+        .send()
+        .await
+        .unwrap();
+    let params = Provider::redirect_params(&clicked);
+    let token = entra
+        .redeem(&params["code"], "app-one", "secret-one", VERIFIER)
+        .await;
+    assert_eq!(token.status(), StatusCode::OK);
+
+    let disabled = entra
+        .http
+        .post(&login)
+        .form(&form(&[("user", "debra")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), StatusCode::OK);
+    assert!(
+        disabled
+            .text()
+            .await
+            .unwrap()
+            .contains("this account is disabled")
+    );
+
+    let wrong_password = entra
+        .http
+        .post(&login)
+        .form(&form(&[
+            ("username", "adele.vance@acme.test"),
+            ("password", ""),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        wrong_password
+            .text()
+            .await
+            .unwrap()
+            .contains("username or password is incorrect")
+    );
+    let typed = entra
+        .http
+        .post(&login)
+        .form(&form(&[
+            ("username", "ADELE.VANCE@acme.test"),
+            ("password", "any"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert!(Provider::redirect_params(&typed).contains_key("code"));
+}
+
+#[tokio::test]
+async fn each_persona_id_token_has_its_vendor_claims() {
+    for (persona, login) in [
+        ("entra", "adele.vance@acme.test"),
+        ("okta", "adele.vance@acme.test"),
+        ("google", "adele.vance@acme.test"),
+        ("jumpcloud", "avance"),
+        ("generic", "adele.vance@acme.test"),
+    ] {
+        let provider = start(persona, true).await;
+        let (mut claims, _) = provider.sign_in("app-one", "secret-one", login).await;
+        for time in ["iat", "nbf", "exp"] {
+            assert!(claims.remove(time).is_some(), "{persona}: {time}");
+        }
+        let issuer = claims.remove("iss").unwrap();
+        assert_eq!(issuer, provider.issuer.as_str());
+        insta::assert_json_snapshot!(format!("id_token_{persona}"), claims);
+    }
+}
