@@ -9,13 +9,16 @@
 //! - `http`: the axum routes, authentication and SCIM error responses.
 //! - `store`: SQLite (WAL), one writer task with group commit, a read pool.
 //! - `tenants`: organizations and tokens.
+//! - `sso`: sign-in with OpenID Connect (code flow with PKCE), sessions and `/whoami`.
 
 mod error;
 mod http;
+mod sso;
 mod store;
 mod tenants;
 
 pub use error::SpError;
+pub use sso::{OidcConnection, SESSION_COOKIE, Session};
 pub use tenants::{DEFAULT_ORGANIZATION_ID, DeletionPolicy, Organization, TokenRole};
 
 use std::net::SocketAddr;
@@ -56,6 +59,7 @@ pub struct RunningSp {
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
     writer: WriterTask,
+    sso: sso::Sso,
     temporary_directory: Option<tempfile::TempDir>,
 }
 
@@ -97,11 +101,13 @@ impl RunningSp {
         let default_token = tenants
             .prepare_default_organization(config.bootstrap_token.as_deref())
             .await?;
+        let sso = sso::Sso::new(format!("http://{address}"));
         let app = http::router(http::AppState::new(
             store.clone(),
             tenants.index(),
             base_url.clone(),
-        ));
+        ))
+        .merge(sso.clone().router());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -120,6 +126,7 @@ impl RunningSp {
             stop,
             server,
             writer,
+            sso,
             temporary_directory,
         })
     }
@@ -132,6 +139,22 @@ impl RunningSp {
     /// The SCIM base URL, e.g. `http://127.0.0.1:40123/scim/v2`.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// `http://ADDRESS`, where sign-in (`/sso/oidc/{id}/login`) and `/whoami` are served.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Adds an OpenID Connect connection users can sign in through at
+    /// `/sso/oidc/{id}/login`; register [`RunningSp::oidc_redirect_uri`] at the provider.
+    pub fn add_oidc_connection(&self, connection: OidcConnection) {
+        self.sso.add_connection(connection);
+    }
+
+    /// The redirect URI of the connection `id`.
+    pub fn oidc_redirect_uri(&self, id: &str) -> String {
+        self.sso.redirect_uri(id)
     }
 
     /// A read-write token of the default organization.

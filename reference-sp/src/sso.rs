@@ -1,0 +1,496 @@
+//! Sign-in at the reference SP with OpenID Connect, as a careful relying party does: the code
+//! flow with PKCE S256, `state` and `nonce` (OpenID Connect Core §3.1, RFC 7636), and an ID
+//! token accepted only when its RS256 signature verifies with a key of the provider's JWKS and
+//! `iss`, `aud`, `exp`, `iat` and `nonce` are right (§3.1.3.7). `none` and HS* are refused.
+//! A signed-in user gets a session cookie (HttpOnly, SameSite=Lax) and `GET /whoami` says who
+//! they are and how they signed in. Every refusal names its reason, in the log and on the page.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "idpsim_session";
+
+/// How long a started sign-in may take.
+const PENDING_LIFETIME: Duration = Duration::minutes(10);
+
+/// How far apart the provider's clock and ours may be.
+const CLOCK_SKEW_SECONDS: u64 = 60;
+
+/// An OpenID Connect provider the SP signs users in with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcConnection {
+    /// The connection's id, in the SP's URLs: `/sso/oidc/{id}/login`.
+    pub id: String,
+    /// The provider's issuer; its discovery document is at
+    /// `{issuer}/.well-known/openid-configuration` and must name the same issuer.
+    pub issuer: String,
+    /// The SP's `client_id` at the provider.
+    pub client_id: String,
+    /// The SP's `client_secret` (sent with `client_secret_basic`).
+    pub client_secret: String,
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Session {
+    /// The connection they signed in through.
+    pub connection: String,
+    /// `oidc`.
+    pub protocol: &'static str,
+    /// The ID token's `sub`.
+    pub subject: String,
+    /// The ID token's claims.
+    pub claims: Map<String, Value>,
+    /// When they signed in.
+    pub signed_in: DateTime<Utc>,
+}
+
+/// A sign-in that was sent to the provider and has not come back.
+#[derive(Debug, Clone)]
+struct Pending {
+    connection: String,
+    nonce: String,
+    verifier: String,
+    started: DateTime<Utc>,
+}
+
+/// What the sign-in routes share.
+#[derive(Clone)]
+pub(crate) struct Sso(Arc<SsoShared>);
+
+pub(crate) struct SsoShared {
+    /// `http://127.0.0.1:PORT` of the SP.
+    origin: String,
+    http: reqwest::Client,
+    connections: RwLock<HashMap<String, OidcConnection>>,
+    pending: Mutex<HashMap<String, Pending>>,
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+impl Sso {
+    /// Sign-in state for an SP served at `origin`.
+    pub(crate) fn new(origin: String) -> Sso {
+        Sso(Arc::new(SsoShared {
+            origin,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            connections: RwLock::default(),
+            pending: Mutex::default(),
+            sessions: Mutex::default(),
+        }))
+    }
+
+    /// Adds (or replaces) a connection.
+    pub(crate) fn add_connection(&self, connection: OidcConnection) {
+        self.0
+            .connections
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(connection.id.clone(), connection);
+    }
+
+    /// The redirect URI the SP registers at the provider for `connection`.
+    pub(crate) fn redirect_uri(&self, connection: &str) -> String {
+        format!("{}/sso/oidc/{connection}/callback", self.0.origin)
+    }
+
+    fn connection(&self, id: &str) -> Option<OidcConnection> {
+        self.0
+            .connections
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
+    }
+
+    /// The routes: login, callback, whoami, logout.
+    pub(crate) fn router(self) -> Router {
+        Router::new()
+            .route("/sso/oidc/{connection}/login", get(login))
+            .route("/sso/oidc/{connection}/callback", get(callback))
+            .route("/whoami", get(whoami))
+            .route("/logout", get(logout))
+            .with_state(self)
+    }
+}
+
+/// Why a sign-in was refused.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("no OIDC connection `{0}`")]
+    UnknownConnection(String),
+    #[error("the provider's {what} could not be read: {reason}")]
+    Provider { what: &'static str, reason: String },
+    #[error("the provider answered the sign-in with `{error}`: {description}")]
+    ProviderError { error: String, description: String },
+    #[error("the callback carries no `{0}`")]
+    Missing(&'static str),
+    #[error("the state is unknown, already used or expired (a replayed or forged callback)")]
+    UnknownState,
+    #[error("the state was issued for connection `{issued}`, not `{used}`")]
+    WrongConnection { issued: String, used: String },
+    #[error("the token endpoint refused the code: {0}")]
+    Token(String),
+    #[error("the ID token's header cannot be read ({0}); alg none is refused")]
+    Header(String),
+    #[error("the ID token is signed with {0:?}; only RS256 is accepted")]
+    Algorithm(Algorithm),
+    #[error("no key of the provider's JWKS has the ID token's kid {0:?}")]
+    UnknownKey(Option<String>),
+    #[error("the ID token was refused: {0}")]
+    Invalid(String),
+    #[error("the ID token was issued in the future (iat {0})")]
+    IssuedInTheFuture(i64),
+    #[error("the ID token's nonce does not match the sign-in's")]
+    Nonce,
+}
+
+fn refuse(refusal: &Refusal) -> Response {
+    tracing::warn!(reason = %refusal, "sign-in refused");
+    let status = match refusal {
+        Refusal::UnknownConnection(_) => StatusCode::NOT_FOUND,
+        Refusal::Provider { .. } => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    (status, format!("Sign-in refused: {refusal}\n")).into_response()
+}
+
+/// Fetches `url` as JSON.
+async fn fetch_json(sso: &Sso, url: &str, what: &'static str) -> Result<Value, Refusal> {
+    let provider_error = |reason: String| Refusal::Provider { what, reason };
+    let response = sso
+        .0
+        .http
+        .get(url)
+        .send()
+        .await
+        .map_err(|error| provider_error(error.to_string()))?;
+    if !response.status().is_success() {
+        return Err(provider_error(format!("HTTP {}", response.status())));
+    }
+    response
+        .json()
+        .await
+        .map_err(|error| provider_error(error.to_string()))
+}
+
+/// The provider's discovery document, checked to name the connection's issuer.
+async fn discover(sso: &Sso, connection: &OidcConnection) -> Result<Value, Refusal> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        connection.issuer.trim_end_matches('/')
+    );
+    let document = fetch_json(sso, &url, "discovery document").await?;
+    if document["issuer"].as_str() != Some(connection.issuer.as_str()) {
+        return Err(Refusal::Provider {
+            what: "discovery document",
+            reason: format!(
+                "it names the issuer {}, not {}",
+                document["issuer"], connection.issuer
+            ),
+        });
+    }
+    Ok(document)
+}
+
+fn endpoint<'a>(document: &'a Value, name: &'static str) -> Result<&'a str, Refusal> {
+    document[name].as_str().ok_or(Refusal::Provider {
+        what: "discovery document",
+        reason: format!("it has no {name}"),
+    })
+}
+
+/// `?login_hint=` is passed on to the provider.
+#[derive(Debug, serde::Deserialize)]
+struct LoginQuery {
+    login_hint: Option<String>,
+}
+
+async fn login(
+    State(sso): State<Sso>,
+    Path(connection_id): Path<String>,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    match start_login(&sso, &connection_id, query.login_hint.as_deref()).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(refusal) => refuse(&refusal),
+    }
+}
+
+async fn start_login(
+    sso: &Sso,
+    connection_id: &str,
+    login_hint: Option<&str>,
+) -> Result<String, Refusal> {
+    let connection = sso
+        .connection(connection_id)
+        .ok_or_else(|| Refusal::UnknownConnection(connection_id.to_owned()))?;
+    let document = discover(sso, &connection).await?;
+    let authorize = endpoint(&document, "authorization_endpoint")?;
+    let state = random_token();
+    let nonce = random_token();
+    let verifier = random_token();
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let mut url = reqwest::Url::parse(authorize).map_err(|error| Refusal::Provider {
+        what: "discovery document",
+        reason: format!("authorization_endpoint is not a URL: {error}"),
+    })?;
+    {
+        let mut pairs = url.query_pairs_mut();
+        pairs
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &connection.client_id)
+            .append_pair("redirect_uri", &sso.redirect_uri(&connection.id))
+            .append_pair("scope", "openid profile email")
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        if let Some(hint) = login_hint {
+            pairs.append_pair("login_hint", hint);
+        }
+    }
+    let now = Utc::now();
+    let mut pending = sso.0.pending.lock().unwrap_or_else(PoisonError::into_inner);
+    pending.retain(|_, login| now - login.started < PENDING_LIFETIME);
+    pending.insert(
+        state,
+        Pending {
+            connection: connection.id.clone(),
+            nonce,
+            verifier,
+            started: now,
+        },
+    );
+    Ok(url.to_string())
+}
+
+/// The provider's answer (OpenID Connect Core §3.1.2.5, §3.1.2.6).
+#[derive(Debug, serde::Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+async fn callback(
+    State(sso): State<Sso>,
+    Path(connection_id): Path<String>,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    match finish_login(&sso, &connection_id, query).await {
+        Ok(session) => {
+            let id = random_token();
+            sso.0
+                .sessions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id.clone(), session);
+            let mut response = Redirect::to("/whoami").into_response();
+            if let Ok(cookie) = HeaderValue::from_str(&format!(
+                "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax"
+            )) {
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(refusal) => refuse(&refusal),
+    }
+}
+
+async fn finish_login(
+    sso: &Sso,
+    connection_id: &str,
+    query: CallbackQuery,
+) -> Result<Session, Refusal> {
+    let connection = sso
+        .connection(connection_id)
+        .ok_or_else(|| Refusal::UnknownConnection(connection_id.to_owned()))?;
+    let state = query.state.ok_or(Refusal::Missing("state"))?;
+    // The state is used once, whatever happens next.
+    let pending = sso
+        .0
+        .pending
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&state)
+        .filter(|pending| Utc::now() - pending.started < PENDING_LIFETIME)
+        .ok_or(Refusal::UnknownState)?;
+    if pending.connection != connection.id {
+        return Err(Refusal::WrongConnection {
+            issued: pending.connection,
+            used: connection.id,
+        });
+    }
+    if let Some(error) = query.error {
+        return Err(Refusal::ProviderError {
+            error,
+            description: query.error_description.unwrap_or_default(),
+        });
+    }
+    let code = query.code.ok_or(Refusal::Missing("code"))?;
+    let document = discover(sso, &connection).await?;
+    let token_endpoint = endpoint(&document, "token_endpoint")?;
+    let response = sso
+        .0
+        .http
+        .post(token_endpoint)
+        .basic_auth(&connection.client_id, Some(&connection.client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", sso.redirect_uri(&connection.id).as_str()),
+            ("code_verifier", pending.verifier.as_str()),
+        ])
+        .send()
+        .await
+        .map_err(|error| Refusal::Token(error.to_string()))?;
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|error| Refusal::Token(format!("HTTP {status}, not JSON: {error}")))?;
+    if !status.is_success() {
+        return Err(Refusal::Token(format!(
+            "HTTP {status}: {} {}",
+            body["error"].as_str().unwrap_or("?"),
+            body["error_description"].as_str().unwrap_or_default()
+        )));
+    }
+    let id_token = body["id_token"]
+        .as_str()
+        .ok_or_else(|| Refusal::Token("the answer has no id_token".into()))?;
+    let jwks = fetch_json(sso, endpoint(&document, "jwks_uri")?, "JWKS").await?;
+    let claims = verify_id_token(id_token, &jwks, &connection, &pending.nonce)?;
+    let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
+    Ok(Session {
+        connection: connection.id.clone(),
+        protocol: "oidc",
+        subject,
+        claims,
+        signed_in: Utc::now(),
+    })
+}
+
+/// Checks an ID token (OpenID Connect Core §3.1.3.7) and returns its claims.
+fn verify_id_token(
+    id_token: &str,
+    jwks: &Value,
+    connection: &OidcConnection,
+    nonce: &str,
+) -> Result<Map<String, Value>, Refusal> {
+    let header = jsonwebtoken::decode_header(id_token)
+        .map_err(|error| Refusal::Header(error.to_string()))?;
+    if header.alg != Algorithm::RS256 {
+        return Err(Refusal::Algorithm(header.alg));
+    }
+    let jwk = jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|key| {
+            key["kty"] == "RSA"
+                && header.kid.is_some()
+                && key["kid"].as_str() == header.kid.as_deref()
+        })
+        .ok_or_else(|| Refusal::UnknownKey(header.kid.clone()))?;
+    let key = DecodingKey::from_rsa_components(
+        jwk["n"].as_str().unwrap_or_default(),
+        jwk["e"].as_str().unwrap_or_default(),
+    )
+    .map_err(|error| Refusal::Invalid(format!("the JWKS key is unusable: {error}")))?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[&connection.issuer]);
+    validation.set_audience(&[&connection.client_id]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    validation.leeway = CLOCK_SKEW_SECONDS;
+    validation.validate_nbf = true;
+    let claims = jsonwebtoken::decode::<Map<String, Value>>(id_token, &key, &validation)
+        .map_err(|error| Refusal::Invalid(error.to_string()))?
+        .claims;
+    let issued = claims["iat"].as_i64().unwrap_or_default();
+    let skew = i64::try_from(CLOCK_SKEW_SECONDS).unwrap_or(i64::MAX);
+    if issued > Utc::now().timestamp() + skew {
+        return Err(Refusal::IssuedInTheFuture(issued));
+    }
+    let matches = claims["nonce"].as_str().is_some_and(|claimed| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            claimed.as_bytes(),
+            nonce.as_bytes(),
+        ))
+    });
+    if !matches {
+        return Err(Refusal::Nonce);
+    }
+    Ok(claims)
+}
+
+/// The session named by the request's cookie.
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE).then(|| value.to_owned())
+        })
+}
+
+async fn whoami(State(sso): State<Sso>, headers: HeaderMap) -> Response {
+    let session = session_id(&headers).and_then(|id| {
+        sso.0
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+    });
+    match session {
+        Some(session) => axum::Json(json!(session)).into_response(),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({ "error": "not signed in" })),
+        )
+            .into_response(),
+    }
+}
+
+async fn logout(State(sso): State<Sso>, headers: HeaderMap) -> Response {
+    if let Some(id) = session_id(&headers) {
+        sso.0
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+    }
+    let mut response = (StatusCode::OK, "signed out\n").into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    )) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// 32 random bytes, base64url: state, nonce, PKCE verifier and session ids.
+fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
