@@ -32,6 +32,44 @@ pub enum Command {
     Directory(DirectoryArgs),
     /// Run one provisioning cycle of a persona against a SCIM endpoint.
     Provision(ProvisionArgs),
+    /// Serve every persona's OpenID Connect provider and the reference SP until Ctrl-C.
+    Serve(ServeArgs),
+}
+
+/// `idpsim serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of the identity providers (loopback by default; port 0 picks one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7000")]
+    pub listen: SocketAddr,
+    /// Address of the reference SP.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub sp_listen: SocketAddr,
+    /// Where signing keys and tenant ids are kept, so issuers and JWKS survive restarts.
+    #[arg(long, value_name = "DIR", default_value = ".idpsim")]
+    pub state_dir: PathBuf,
+    /// The reference SP's SQLite database (created if missing).
+    #[arg(long, value_name = "FILE", default_value = "idpsim.db")]
+    pub database: PathBuf,
+    /// The directory whose users sign in [default: the workspace's fixtures/directories/acme.yaml].
+    #[arg(long, value_name = "FILE", default_value_os_t = idpsim_simulator::fixtures_dir().join("directories/acme.yaml"))]
+    pub directory: PathBuf,
+    /// Also write the URL table as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub urls_json: Option<PathBuf>,
+    /// Another OIDC client of every provider, `ID:SECRET:REDIRECT_URI` (repeatable).
+    #[arg(long = "oidc-client", value_name = "ID:SECRET:REDIRECT_URI")]
+    pub oidc_clients: Vec<String>,
+    /// Test mode: an authorization request with a `login_hint` signs that user in without a
+    /// page.
+    #[arg(long)]
+    pub auto_login: bool,
+    /// Bearer token of the SP's default organization [default: a new random one].
+    #[arg(long, value_name = "TOKEN")]
+    pub scim_token: Option<String>,
+    /// Folder of persona files [default: the workspace's fixtures/personas].
+    #[arg(long, value_name = "DIR")]
+    pub personas_dir: Option<PathBuf>,
 }
 
 /// `idpsim personas [show NAME]`.

@@ -11,6 +11,7 @@
 //!   `provision`).
 //! - [`personas`]: listing personas and showing their knobs with sources.
 //! - [`provision`]: `idpsim provision` (progress bar, summary, HAR) and `directory generate`.
+//! - [`serve`]: `idpsim serve`, every persona's OIDC provider and the reference SP.
 //! - [`certify`]: picks the target, runs the features with cucumber, writes the terminal
 //!   summary, JUnit XML and Cucumber JSON, and returns an [`certify::Outcome`].
 //! - [`world`]: the one cucumber World, [`world::ScimWorld`]: HTTP client, target, last
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod json_match;
 pub mod personas;
 pub mod provision;
+pub mod serve;
 pub mod steps;
 pub mod template;
 pub mod world;

@@ -7,8 +7,8 @@ use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
 use idpsim_simulator::persona::PersonaCatalog;
 use idpsim_suite::certify::{self, Outcome};
 use idpsim_suite::cli::{Cli, Command, DirectoryAction, PersonasAction, PersonasArgs, SpArgs};
-use idpsim_suite::personas;
 use idpsim_suite::provision::{self, UsageError};
+use idpsim_suite::{personas, serve};
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -54,6 +54,26 @@ async fn main() -> ExitCode {
             }
         },
         Command::Provision(args) => finish(provision::run_provision(&args).await),
+        Command::Serve(args) => match serve::start(&args).await {
+            Ok(served) => {
+                print!("{}", serve::table(&served.urls));
+                println!("Press Ctrl-C to stop.");
+                let stop = tokio::signal::ctrl_c().await;
+                served.idp_server.abort();
+                served.sp.shutdown().await;
+                match stop {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        eprintln!("error: cannot listen for Ctrl-C: {error}");
+                        ExitCode::from(2)
+                    }
+                }
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(2)
+            }
+        },
         Command::Sp(args) => match serve(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {

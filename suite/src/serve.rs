@@ -1,0 +1,181 @@
+//! `idpsim serve`: every persona's OpenID Connect provider on one loopback port and the
+//! reference SP on another, the SP connected to each provider, and a table of the URLs (also
+//! as JSON for scripts). Keys and tenant ids live in the state directory, so the providers'
+//! issuers and JWKS stay the same across restarts.
+
+use crate::cli::ServeArgs;
+use crate::personas::default_personas_dir;
+use crate::provision::UsageError;
+use idpsim_reference_sp::{DatabaseLocation, OidcConnection, RunningSp, SpConfig};
+use idpsim_simulator::directory::Directory;
+use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey, system_clock};
+use idpsim_simulator::persona::PersonaCatalog;
+use serde_json::{Map, Value, json};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// The SP's `client_id` at every provider.
+pub const SP_CLIENT_ID: &str = "idpsim-reference-sp";
+
+/// What `serve` started, with the URLs it prints.
+pub struct Served {
+    /// The reference SP.
+    pub sp: RunningSp,
+    /// The URL table as the `--urls-json` document.
+    pub urls: Value,
+    /// The providers' server; it stops when the process does.
+    pub idp_server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts the providers and the SP as `args` say.
+pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
+    let usage = |message: String| UsageError(message);
+    let catalog = PersonaCatalog::open(
+        &args
+            .personas_dir
+            .clone()
+            .unwrap_or_else(default_personas_dir),
+    )
+    .map_err(|error| usage(error.to_string()))?;
+    let directory =
+        Arc::new(Directory::load(&args.directory).map_err(|error| usage(error.to_string()))?);
+    let mut extra_clients = Vec::new();
+    for text in &args.oidc_clients {
+        extra_clients.push(Client::parse(text).map_err(usage)?);
+    }
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|error| usage(format!("cannot listen on {}: {error}", args.listen)))?;
+    let idp_base = format!(
+        "http://{}",
+        listener
+            .local_addr()
+            .map_err(|error| usage(format!("cannot read the listening address: {error}")))?
+    );
+    let sp = RunningSp::start(SpConfig {
+        listen: args.sp_listen,
+        database: DatabaseLocation::File(args.database.clone()),
+        bootstrap_token: args.scim_token.clone(),
+    })
+    .await
+    .map_err(|error| usage(format!("cannot start the reference SP: {error}")))?;
+    let sp_secret = state_value(&args.state_dir, "sp-client-secret", random_secret)?;
+    let mut router = axum::Router::new();
+    let mut personas = Map::new();
+    for name in catalog.names() {
+        let persona = catalog
+            .load(name)
+            .map_err(|error| usage(error.to_string()))?
+            .persona;
+        let key =
+            SigningKey::load_or_generate(&args.state_dir.join("keys").join(format!("{name}.pem")))
+                .map_err(|error| usage(error.to_string()))?;
+        let tenant = state_value(&args.state_dir, &format!("tenant-{name}"), || {
+            uuid::Uuid::new_v4().to_string()
+        })?;
+        let mut clients = vec![Client {
+            id: SP_CLIENT_ID.into(),
+            secret: sp_secret.clone(),
+            redirect_uris: vec![sp.oidc_redirect_uri(name)],
+        }];
+        clients.extend(extra_clients.iter().cloned());
+        let provider = Arc::new(OidcProvider::new(
+            persona,
+            Arc::clone(&directory),
+            key,
+            ProviderConfig {
+                base_url: idp_base.clone(),
+                tenant,
+                clients,
+                auto_login: args.auto_login,
+                clock: system_clock(),
+            },
+        ));
+        sp.add_oidc_connection(OidcConnection {
+            id: name.clone(),
+            issuer: provider.issuer().to_owned(),
+            client_id: SP_CLIENT_ID.into(),
+            client_secret: sp_secret.clone(),
+        });
+        personas.insert(
+            name.clone(),
+            json!({
+                "oidc_issuer": provider.issuer(),
+                "oidc_discovery": provider.discovery_url(),
+                "login_page": format!("{}/sso/oidc/{name}/login", sp.origin()),
+            }),
+        );
+        router = router.merge(Arc::clone(&provider).router());
+    }
+    let urls = json!({
+        "personas": personas,
+        "sp": {
+            "login": format!("{}/sso/oidc/{{persona}}/login", sp.origin()),
+            "whoami": format!("{}/whoami", sp.origin()),
+            "scim_base": sp.base_url(),
+            "scim_token": sp.default_token(),
+        },
+    });
+    if let Some(path) = &args.urls_json {
+        let text = serde_json::to_string_pretty(&urls).unwrap_or_default();
+        std::fs::write(path, text)
+            .map_err(|error| usage(format!("cannot write {}: {error}", path.display())))?;
+    }
+    let idp_server = tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(Served {
+        sp,
+        urls,
+        idp_server,
+    })
+}
+
+/// The URL table for the terminal.
+pub fn table(urls: &Value) -> String {
+    let mut out = String::from(
+        "persona           OIDC issuer (discovery at /.well-known/openid-configuration)\n",
+    );
+    if let Some(personas) = urls["personas"].as_object() {
+        for (name, persona) in personas {
+            let _ = writeln!(
+                out,
+                "{name:<17} {}",
+                persona["oidc_issuer"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    let sp = &urls["sp"];
+    let _ = write!(
+        out,
+        "\nReference SP\n  sign in:   {}\n  whoami:    {}\n  SCIM base: {}\n  SCIM token: {}\n",
+        sp["login"].as_str().unwrap_or_default(),
+        sp["whoami"].as_str().unwrap_or_default(),
+        sp["scim_base"].as_str().unwrap_or_default(),
+        sp["scim_token"].as_str().unwrap_or_default(),
+    );
+    out
+}
+
+/// A value kept in `state_dir/name`: read when present, made by `make` and written otherwise.
+fn state_value(
+    state_dir: &Path,
+    name: &str,
+    make: impl FnOnce() -> String,
+) -> Result<String, UsageError> {
+    let path = state_dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_owned()),
+        _ => {
+            let value = make();
+            std::fs::create_dir_all(state_dir)
+                .and_then(|()| std::fs::write(&path, format!("{value}\n")))
+                .map_err(|error| UsageError(format!("cannot write {}: {error}", path.display())))?;
+            Ok(value)
+        }
+    }
+}
+
+fn random_secret() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
