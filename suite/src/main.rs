@@ -13,14 +13,20 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The conformance scenarios provoke the SP's refusals on purpose; certify reports them in
+    // its verdicts, so the SP's own log of them stays quiet there (RUST_LOG overrides).
+    let default_filter = match cli.command {
+        Command::Certify(_) => "warn,idpsim_reference_sp::sso=error",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match cli.command {
         Command::Certify(args) => match args.external_target().filter(|_| args.cleanup) {
             Some(target) => match certify::cleanup(&target).await {

@@ -245,6 +245,24 @@ impl Provisioning {
     }
 }
 
+/// A persona's OpenID Connect provider served for one scenario, connected to the bundled
+/// reference SP twice (two clients), and the sign-ins so far.
+#[derive(Debug)]
+pub struct SsoScenario {
+    /// The persona playing the IdP.
+    pub persona: Persona,
+    /// Whose users sign in.
+    pub directory: Directory,
+    /// The SP's connection ids: the first, and one through another client.
+    pub connections: [String; 2],
+    /// The provider's server; stopped when the scenario ends.
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The SP's `/whoami` after each successful sign-in, in order.
+    pub sessions: Vec<Value>,
+    /// Why the last sign-in was refused (status and the SP's page), if it was.
+    pub last_refusal: Option<String>,
+}
+
 /// One scenario's state: the target, the credentials in use, the last response, the values
 /// it remembered (`id:ada`, `token:acme`, ...) and what it created.
 #[derive(Debug, cucumber::World)]
@@ -258,6 +276,7 @@ pub struct ScimWorld {
     last: Option<LastResponse>,
     created: Vec<CreatedResource>,
     provisioning: Option<Provisioning>,
+    sso: Option<SsoScenario>,
     transcript: Transcript,
 }
 
@@ -274,6 +293,7 @@ impl ScimWorld {
             last: None,
             created: Vec::new(),
             provisioning: None,
+            sso: None,
             transcript: Transcript::default(),
         }
     }
@@ -359,6 +379,23 @@ impl ScimWorld {
     /// The scenario's simulated IdP, to change its directory or run a cycle.
     pub fn provisioning_mut(&mut self) -> Result<&mut Provisioning, StepError> {
         self.provisioning.as_mut().ok_or_else(no_persona)
+    }
+
+    /// Makes `sso` this scenario's provider, stopping any earlier one.
+    pub fn start_sso(&mut self, sso: SsoScenario) {
+        if let Some(earlier) = self.sso.replace(sso) {
+            earlier.server.abort();
+        }
+    }
+
+    /// The scenario's OpenID Connect provider, or a failure saying none was started.
+    pub fn sso(&self) -> Result<&SsoScenario, StepError> {
+        self.sso.as_ref().ok_or_else(no_provider)
+    }
+
+    /// The scenario's OpenID Connect provider, to record a sign-in.
+    pub fn sso_mut(&mut self) -> Result<&mut SsoScenario, StepError> {
+        self.sso.as_mut().ok_or_else(no_provider)
     }
 
     /// Switches the bearer token for the following requests.
@@ -566,6 +603,9 @@ impl ScimWorld {
     /// first), then everything the steps created, newest first; a 404 means it is already
     /// gone. Runs from the `after` hook, so failures are logged, not raised.
     pub async fn clean_up(&mut self) {
+        if let Some(sso) = &self.sso {
+            sso.server.abort();
+        }
         let Some(target) = self.target.clone() else {
             return;
         };
@@ -654,6 +694,12 @@ impl Default for ScimWorld {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn no_provider() -> StepError {
+    StepError::Step(
+        "no OpenID Connect provider was started in this scenario: start with `Given the \"NAME\" OpenID Connect provider with the directory \"NAME\"`".into(),
+    )
 }
 
 fn no_persona() -> StepError {

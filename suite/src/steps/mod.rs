@@ -14,6 +14,7 @@ pub mod provisioning;
 pub mod queries;
 pub mod resources;
 pub mod responses;
+pub mod sso;
 pub mod users;
 
 use crate::world::StepError;
@@ -82,7 +83,7 @@ mod tests {
     }
 
     /// The folders of `features/` whose steps the definitions must cover.
-    const FEATURE_FOLDERS: [&str; 3] = ["scim", "provisioning", "mappings"];
+    const FEATURE_FOLDERS: [&str; 4] = ["scim", "provisioning", "mappings", "sso"];
 
     /// Every step of every feature (outlines expanded) matches exactly one definition, so a
     /// typo in a feature fails here, not only when the suite runs.

@@ -1,0 +1,286 @@
+//! Signing in to the bundled reference SP through a persona's OpenID Connect provider, which
+//! the scenario serves on 127.0.0.1:0 in test mode (the `login_hint` user is signed in without
+//! a page): personas.md §1.3, §2.3, §3.3, §4.3, §6.3.
+
+use crate::world::{ScimWorld, SsoScenario, StepError};
+use cucumber::{given, then, when};
+use idpsim_reference_sp::OidcConnection;
+use idpsim_simulator::directory::Directory;
+use idpsim_simulator::fixtures_dir;
+use idpsim_simulator::oidc::claims::sign_in_name;
+use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey, system_clock};
+use idpsim_simulator::persona::PersonaCatalog;
+use reqwest::redirect::Policy;
+use serde_json::Value;
+use std::sync::{Arc, LazyLock};
+
+/// The providers' signing key: one per run, since RSA generation is the slow part.
+static KEY: LazyLock<Result<SigningKey, String>> =
+    LazyLock::new(|| SigningKey::generate().map_err(|error| error.to_string()));
+
+/// The SP's client secret at the scenario's provider.
+const SP_SECRET: &str = "sp-secret";
+
+/// The most redirects a sign-in follows.
+const MOST_REDIRECTS: usize = 5;
+
+fn step_error(error: impl std::fmt::Display) -> StepError {
+    StepError::Step(error.to_string())
+}
+
+#[given(regex = r#"^the "([^"]+)" OpenID Connect provider with the directory "([^"]+)"$"#)]
+async fn provider(
+    world: &mut ScimWorld,
+    persona: String,
+    directory: String,
+) -> Result<(), StepError> {
+    let sp = world.reference_sp()?;
+    let persona = PersonaCatalog::open(&fixtures_dir().join("personas"))
+        .and_then(|catalog| catalog.load(&persona))
+        .map_err(step_error)?
+        .persona;
+    let directory = Directory::load(
+        &fixtures_dir()
+            .join("directories")
+            .join(format!("{directory}.yaml")),
+    )
+    .map_err(step_error)?;
+    let key = KEY.as_ref().map_err(step_error)?.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(step_error)?;
+    let base = format!("http://{}", listener.local_addr().map_err(step_error)?);
+    // Two connections through two clients, to compare what each client is told.
+    let connections = [
+        format!("{}-{}", persona.name, world.unique()),
+        format!("{}-{}-other", persona.name, world.unique()),
+    ];
+    let clients = connections
+        .iter()
+        .map(|connection| Client {
+            id: format!("client-{connection}"),
+            secret: SP_SECRET.into(),
+            redirect_uris: vec![sp.oidc_redirect_uri(connection)],
+        })
+        .collect();
+    let provider = Arc::new(OidcProvider::new(
+        persona.clone(),
+        Arc::new(directory.clone()),
+        key,
+        ProviderConfig {
+            base_url: base,
+            tenant: format!("tenant-{}", world.unique()),
+            clients,
+            auto_login: true,
+            clock: system_clock(),
+        },
+    ));
+    for connection in &connections {
+        sp.add_oidc_connection(OidcConnection {
+            id: connection.clone(),
+            issuer: provider.issuer().to_owned(),
+            client_id: format!("client-{connection}"),
+            client_secret: SP_SECRET.into(),
+        });
+    }
+    let router = Arc::clone(&provider).router();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    world.start_sso(SsoScenario {
+        persona,
+        directory,
+        connections,
+        server,
+        sessions: Vec::new(),
+        last_refusal: None,
+    });
+    Ok(())
+}
+
+#[when(regex = r#"^the user "([^"]+)" signs in to the reference SP( through another client)?$"#)]
+async fn signs_in(world: &mut ScimWorld, user: String, other: String) -> Result<(), StepError> {
+    let sp = world.reference_sp()?;
+    let sso = world.sso()?;
+    let entry = sso
+        .directory
+        .user(&user)
+        .ok_or_else(|| StepError::Step(format!("the directory has no user \"{user}\"")))?;
+    let hint = sign_in_name(&sso.persona, entry).ok_or_else(|| {
+        StepError::Step(format!(
+            "\"{user}\" has no sign-in name for {}",
+            sso.persona.name
+        ))
+    })?;
+    let connection = sso.connections[usize::from(!other.is_empty())].clone();
+    let browser = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .map_err(step_error)?;
+    let mut url = reqwest::Url::parse(&format!("{}/sso/oidc/{connection}/login", sp.origin()))
+        .map_err(step_error)?;
+    url.query_pairs_mut().append_pair("login_hint", &hint);
+    let mut cookie = None;
+    let mut last = None;
+    for _ in 0..MOST_REDIRECTS {
+        let mut request = browser.get(url.clone());
+        if let Some(cookie) = &cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        let response = request.send().await.map_err(step_error)?;
+        if let Some(set) = response.headers().get(reqwest::header::SET_COOKIE) {
+            cookie = set
+                .to_str()
+                .ok()
+                .and_then(|value| value.split(';').next())
+                .map(str::to_owned);
+        }
+        let next = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        match next {
+            Some(next) => url = url.join(&next).map_err(step_error)?,
+            None => {
+                let status = response.status().as_u16();
+                last = Some((status, response.text().await.map_err(step_error)?));
+                break;
+            }
+        }
+    }
+    let (status, body) =
+        last.ok_or_else(|| StepError::Step("the sign-in redirected too often".into()))?;
+    let session: Option<Value> = match (status, &cookie) {
+        (200, Some(_)) => serde_json::from_str(&body).ok(),
+        _ => None,
+    };
+    let sso = world.sso_mut()?;
+    match session {
+        Some(session) => {
+            sso.sessions.push(session);
+            sso.last_refusal = None;
+        }
+        None => sso.last_refusal = Some(format!("HTTP {status}: {body}")),
+    }
+    Ok(())
+}
+
+fn last_session(world: &ScimWorld) -> Result<&Value, StepError> {
+    let sso = world.sso()?;
+    match (&sso.last_refusal, sso.sessions.last()) {
+        (None, Some(session)) => Ok(session),
+        (Some(refusal), _) => Err(StepError::Expectation(format!(
+            "expected a signed-in session, but the sign-in was refused: {refusal}"
+        ))),
+        (None, None) => Err(StepError::Step(
+            "no one has signed in in this scenario".into(),
+        )),
+    }
+}
+
+#[then("the sign-in succeeds")]
+fn succeeds(world: &mut ScimWorld) -> Result<(), StepError> {
+    let session = last_session(world)?;
+    if session["protocol"] == "oidc" && session["subject"] == session["claims"]["sub"] {
+        Ok(())
+    } else {
+        Err(StepError::Expectation(format!(
+            "the SP's session is not an OIDC sign-in: {session}"
+        )))
+    }
+}
+
+#[then(regex = r#"^the sign-in is refused with "([^"]+)"$"#)]
+fn refused(world: &mut ScimWorld, reason: String) -> Result<(), StepError> {
+    match &world.sso()?.last_refusal {
+        Some(refusal) if refusal.contains(&reason) => Ok(()),
+        Some(refusal) => Err(StepError::Expectation(format!(
+            "the sign-in was refused, but not with \"{reason}\": {refusal}"
+        ))),
+        None => Err(StepError::Expectation(format!(
+            "expected the sign-in to be refused with \"{reason}\", but it succeeded"
+        ))),
+    }
+}
+
+#[then(regex = r#"^the ID token's "([^"]+)" is "([^"]*)"$"#)]
+fn claim_is(world: &mut ScimWorld, claim: String, expected: String) -> Result<(), StepError> {
+    let session = last_session(world)?;
+    let actual = &session["claims"][&claim];
+    let text = actual
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| actual.to_string());
+    if text == expected {
+        Ok(())
+    } else {
+        Err(StepError::Expectation(format!(
+            "expected the claim `{claim}` to be \"{expected}\", it is {actual}"
+        )))
+    }
+}
+
+#[then(regex = r#"^the ID token has no "([^"]+)"$"#)]
+fn no_claim(world: &mut ScimWorld, claim: String) -> Result<(), StepError> {
+    let session = last_session(world)?;
+    match session["claims"].get(&claim) {
+        None => Ok(()),
+        Some(value) => Err(StepError::Expectation(format!(
+            "expected no `{claim}` claim, it is {value}"
+        ))),
+    }
+}
+
+/// The claim holds the signed-in user's native attribute from the persona's block.
+#[then(regex = r#"^the ID token's "([^"]+)" is the user's IdP attribute "([^"]+)"$"#)]
+fn claim_is_attribute(
+    world: &mut ScimWorld,
+    claim: String,
+    attribute: String,
+) -> Result<(), StepError> {
+    let session = last_session(world)?.clone();
+    let sso = world.sso()?;
+    let login = session["claims"]["preferred_username"]
+        .as_str()
+        .or_else(|| session["claims"]["email"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let user = sso
+        .directory
+        .users
+        .iter()
+        .find(|user| {
+            sign_in_name(&sso.persona, user).is_some_and(|name| name.eq_ignore_ascii_case(&login))
+        })
+        .ok_or_else(|| {
+            StepError::Expectation(format!("no directory user signs in as \"{login}\""))
+        })?;
+    let expected = user
+        .blocks
+        .get(&sso.persona.directory_block)
+        .and_then(|block| block.get(&attribute))
+        .ok_or_else(|| StepError::Step(format!("the user has no `{attribute}`")))?;
+    if session["claims"][&claim] == expected {
+        Ok(())
+    } else {
+        Err(StepError::Expectation(format!(
+            "expected the claim `{claim}` to be the IdP's `{attribute}` {expected}, it is {}",
+            session["claims"][&claim]
+        )))
+    }
+}
+
+#[then(regex = r#"^the two sign-ins have (the same|different) subjects?$"#)]
+fn subjects(world: &mut ScimWorld, relation: String) -> Result<(), StepError> {
+    let sessions = &world.sso()?.sessions;
+    let [.., first, second] = sessions.as_slice() else {
+        return Err(StepError::Step("this needs two sign-ins".into()));
+    };
+    let same = first["subject"] == second["subject"];
+    match (relation.as_str(), same) {
+        ("the same", true) | ("different", false) => Ok(()),
+        _ => Err(StepError::Expectation(format!(
+            "expected {relation} subjects, got {} and {}",
+            first["subject"], second["subject"]
+        ))),
+    }
+}
