@@ -10,14 +10,17 @@
 //! - `store`: SQLite (WAL), one writer task with group commit, a read pool.
 //! - `tenants`: organizations and tokens.
 //! - `sso`: sign-in with OpenID Connect (code flow with PKCE), sessions and `/whoami`.
+//! - `matching`: which SCIM user a login is (seed 002 strategies).
 
 mod error;
 mod http;
+mod matching;
 mod sso;
 mod store;
 mod tenants;
 
 pub use error::SpError;
+pub use matching::{IdpType, MatchingStrategy, ScimUser};
 pub use sso::{OidcConnection, SESSION_COOKIE, Session};
 pub use tenants::{DEFAULT_ORGANIZATION_ID, DeletionPolicy, Organization, TokenRole};
 
@@ -101,7 +104,7 @@ impl RunningSp {
         let default_token = tenants
             .prepare_default_organization(config.bootstrap_token.as_deref())
             .await?;
-        let sso = sso::Sso::new(format!("http://{address}"));
+        let sso = sso::Sso::new(format!("http://{address}"), store.clone());
         let app = http::router(http::AppState::new(
             store.clone(),
             tenants.index(),
@@ -167,6 +170,11 @@ impl RunningSp {
         self.tenants.create_organization(name).await
     }
 
+    /// The id of the (oldest) organization called `name`, if there is one.
+    pub async fn organization_named(&self, name: &str) -> Result<Option<String>, SpError> {
+        self.tenants.organization_named(name).await
+    }
+
     /// Issues another token for an organization.
     pub async fn issue_token(
         &self,
@@ -201,6 +209,7 @@ impl RunningSp {
             store,
             tenants,
             writer,
+            sso,
             temporary_directory,
             ..
         } = self;
@@ -211,7 +220,8 @@ impl RunningSp {
             Err(err) => tracing::warn!(%err, "the HTTP server task failed"),
         }
         store.close().await;
-        drop((store, tenants));
+        // The writer stops once no handle of the store is left (the sign-in state holds one).
+        drop((store, tenants, sso));
         if let Err(err) = writer.await {
             tracing::warn!(%err, "the store's writer task failed");
         }

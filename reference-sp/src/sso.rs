@@ -2,9 +2,15 @@
 //! flow with PKCE S256, `state` and `nonce` (OpenID Connect Core §3.1, RFC 7636), and an ID
 //! token accepted only when its RS256 signature verifies with a key of the provider's JWKS and
 //! `iss`, `aud`, `exp`, `iat` and `nonce` are right (§3.1.3.7). `none` and HS* are refused.
-//! A signed-in user gets a session cookie (HttpOnly, SameSite=Lax) and `GET /whoami` says who
-//! they are and how they signed in. Every refusal names its reason, in the log and on the page.
+//! A connection paired with an organization's SCIM directory matches the login to a SCIM user
+//! with the connection's strategy (seed 002) and refuses it with `ScimUserNotActive` when no
+//! user matches or the user is inactive; a session of a user who is deactivated later ends at
+//! once. A signed-in user gets a session cookie (HttpOnly, SameSite=Lax) and `GET /whoami` says
+//! who they are and how they signed in. Every refusal names its reason, in the log and on the
+//! page.
 
+use crate::matching::{self, MatchOutcome, MatchingStrategy, ScimUser};
+use crate::store::Store;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -40,6 +46,11 @@ pub struct OidcConnection {
     pub client_id: String,
     /// The SP's `client_secret` (sent with `client_secret_basic`).
     pub client_secret: String,
+    /// The organization whose SCIM directory the connection is paired with; without one,
+    /// logins are not matched to SCIM users.
+    pub organization: Option<String>,
+    /// How a login is matched to a SCIM user of the organization.
+    pub matching: MatchingStrategy,
 }
 
 /// A signed-in user.
@@ -53,6 +64,12 @@ pub struct Session {
     pub subject: String,
     /// The ID token's claims.
     pub claims: Map<String, Value>,
+    /// The organization of the connection, when it is paired with a SCIM directory.
+    pub organization: Option<String>,
+    /// The strategy the login was matched with, when it was.
+    pub matching: Option<MatchingStrategy>,
+    /// The SCIM user the login matched.
+    pub scim_user: Option<ScimUser>,
     /// When they signed in.
     pub signed_in: DateTime<Utc>,
 }
@@ -73,6 +90,7 @@ pub(crate) struct Sso(Arc<SsoShared>);
 pub(crate) struct SsoShared {
     /// `http://127.0.0.1:PORT` of the SP.
     origin: String,
+    store: Store,
     http: reqwest::Client,
     connections: RwLock<HashMap<String, OidcConnection>>,
     pending: Mutex<HashMap<String, Pending>>,
@@ -80,10 +98,11 @@ pub(crate) struct SsoShared {
 }
 
 impl Sso {
-    /// Sign-in state for an SP served at `origin`.
-    pub(crate) fn new(origin: String) -> Sso {
+    /// Sign-in state for an SP served at `origin`, matching logins against `store`.
+    pub(crate) fn new(origin: String, store: Store) -> Sso {
         Sso(Arc::new(SsoShared {
             origin,
+            store,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(std::time::Duration::from_secs(10))
@@ -158,6 +177,8 @@ enum Refusal {
     IssuedInTheFuture(i64),
     #[error("the ID token's nonce does not match the sign-in's")]
     Nonce,
+    #[error("ScimUserNotActive: {0}")]
+    ScimUserNotActive(String),
 }
 
 fn refuse(refusal: &Refusal) -> Response {
@@ -379,13 +400,53 @@ async fn finish_login(
     let jwks = fetch_json(sso, endpoint(&document, "jwks_uri")?, "JWKS").await?;
     let claims = verify_id_token(id_token, &jwks, &connection, &pending.nonce)?;
     let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
+    let scim_user = match &connection.organization {
+        Some(organization) => Some(matched_user(
+            sso,
+            organization,
+            connection.matching,
+            &claims,
+        )?),
+        None => None,
+    };
     Ok(Session {
         connection: connection.id.clone(),
         protocol: "oidc",
         subject,
         claims,
+        organization: connection.organization.clone(),
+        matching: connection
+            .organization
+            .as_ref()
+            .map(|_| connection.matching),
+        scim_user,
         signed_in: Utc::now(),
     })
+}
+
+/// The active SCIM user of `organization` the login names (seed 002): a login without a
+/// matching user ("in the SSO app but not in the SCIM app") or with an inactive one is
+/// refused with `ScimUserNotActive`.
+fn matched_user(
+    sso: &Sso,
+    organization: &str,
+    strategy: MatchingStrategy,
+    claims: &Map<String, Value>,
+) -> Result<ScimUser, Refusal> {
+    let data = sso.0.store.organization(organization);
+    match matching::find_user(&data, strategy, claims) {
+        MatchOutcome::Matched(user) if user.active => Ok(user),
+        MatchOutcome::Matched(user) => Err(Refusal::ScimUserNotActive(format!(
+            "the SCIM user {} ({}) is inactive",
+            user.user_name, user.id
+        ))),
+        MatchOutcome::NoUser(value) => Err(Refusal::ScimUserNotActive(format!(
+            "no SCIM user matches under {strategy} (looked for {value:?})"
+        ))),
+        MatchOutcome::NoClaim(claim) => Err(Refusal::ScimUserNotActive(format!(
+            "the login has no `{claim}` claim, which {strategy} matches on"
+        ))),
+    }
 }
 
 /// Checks an ID token (OpenID Connect Core §3.1.3.7) and returns its claims.
@@ -456,21 +517,43 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
 
 async fn whoami(State(sso): State<Sso>, headers: HeaderMap) -> Response {
     let session = session_id(&headers).and_then(|id| {
-        sso.0
+        let session = sso
+            .0
             .sessions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&id)
-            .cloned()
+            .cloned()?;
+        Some((id, session))
     });
-    match session {
-        Some(session) => axum::Json(json!(session)).into_response(),
-        None => (
+    let Some((id, session)) = session else {
+        return (
             StatusCode::UNAUTHORIZED,
             axum::Json(json!({ "error": "not signed in" })),
         )
-            .into_response(),
+            .into_response();
+    };
+    // A user deactivated (or deleted) through SCIM loses every session at once.
+    if let (Some(organization), Some(user)) = (&session.organization, &session.scim_user) {
+        let now = matching::user_now(&sso.0.store.organization(organization), &user.id);
+        if !now.is_some_and(|user| user.active) {
+            sso.0
+                .sessions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&id);
+            tracing::warn!(user = %user.user_name, "session ended: the SCIM user is no longer active");
+            return (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({
+                    "error": "ScimUserNotActive",
+                    "error_description": format!("the SCIM user {} is no longer active", user.user_name),
+                })),
+            )
+                .into_response();
+        }
     }
+    axum::Json(json!(session)).into_response()
 }
 
 async fn logout(State(sso): State<Sso>, headers: HeaderMap) -> Response {

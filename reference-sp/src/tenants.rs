@@ -214,6 +214,16 @@ impl Tenants {
         })
     }
 
+    /// The id of the oldest organization called `name`.
+    pub(crate) async fn organization_named(&self, name: &str) -> Result<Option<String>, SpError> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM organizations WHERE name = ?1 ORDER BY created, id LIMIT 1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Issues a new token for the organization.
     pub(crate) async fn issue_token(
         &self,

@@ -64,6 +64,10 @@ pub struct ServeArgs {
     /// page.
     #[arg(long)]
     pub auto_login: bool,
+    /// How the SP matches a persona's logins to SCIM users, `PERSONA=STRATEGY` (repeatable),
+    /// e.g. `entra=OidcOidToScimExternalId` [default: the persona's `default_matching`].
+    #[arg(long = "matching", value_name = "PERSONA=STRATEGY")]
+    pub matching: Vec<String>,
     /// Bearer token of the SP's default organization [default: a new random one].
     #[arg(long, value_name = "TOKEN")]
     pub scim_token: Option<String>,

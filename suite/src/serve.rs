@@ -1,12 +1,15 @@
 //! `idpsim serve`: every persona's OpenID Connect provider on one loopback port and the
-//! reference SP on another, the SP connected to each provider, and a table of the URLs (also
-//! as JSON for scripts). Keys and tenant ids live in the state directory, so the providers'
+//! reference SP on another, with one demo organization per persona whose SSO connection (to
+//! that persona's provider) and SCIM directory (its own token) are paired, and a table of the
+//! URLs (also as JSON for scripts). Keys and tenant ids live in the state directory, so the providers'
 //! issuers and JWKS stay the same across restarts.
 
 use crate::cli::ServeArgs;
 use crate::personas::default_personas_dir;
 use crate::provision::UsageError;
-use idpsim_reference_sp::{DatabaseLocation, OidcConnection, RunningSp, SpConfig};
+use idpsim_reference_sp::{
+    DatabaseLocation, MatchingStrategy, OidcConnection, RunningSp, SpConfig, TokenRole,
+};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey, system_clock};
 use idpsim_simulator::persona::PersonaCatalog;
@@ -41,6 +44,14 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
     .map_err(|error| usage(error.to_string()))?;
     let directory =
         Arc::new(Directory::load(&args.directory).map_err(|error| usage(error.to_string()))?);
+    let mut matching_overrides = Vec::new();
+    for text in &args.matching {
+        let (persona, strategy) = text
+            .split_once('=')
+            .ok_or_else(|| usage(format!("`{text}` is not PERSONA=STRATEGY")))?;
+        let strategy: MatchingStrategy = strategy.parse().map_err(usage)?;
+        matching_overrides.push((persona.to_owned(), strategy));
+    }
     let mut extra_clients = Vec::new();
     for text in &args.oidc_clients {
         extra_clients.push(Client::parse(text).map_err(usage)?);
@@ -93,11 +104,21 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
                 clock: system_clock(),
             },
         ));
+        let matching = match matching_overrides
+            .iter()
+            .find(|(persona, _)| persona == name)
+        {
+            Some((_, strategy)) => *strategy,
+            None => provider_default_matching(&catalog, name)?,
+        };
+        let organization = demo_organization(&sp, name).await?;
         sp.add_oidc_connection(OidcConnection {
             id: name.clone(),
             issuer: provider.issuer().to_owned(),
             client_id: SP_CLIENT_ID.into(),
             client_secret: sp_secret.clone(),
+            organization: Some(organization.id.clone()),
+            matching,
         });
         personas.insert(
             name.clone(),
@@ -105,6 +126,8 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
                 "oidc_issuer": provider.issuer(),
                 "oidc_discovery": provider.discovery_url(),
                 "login_page": format!("{}/sso/oidc/{name}/login", sp.origin()),
+                "matching": matching.to_string(),
+                "scim_token": organization.token,
             }),
         );
         router = router.merge(Arc::clone(&provider).router());
@@ -131,17 +154,63 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
     })
 }
 
+/// A persona's demo organization and a new read-write SCIM token for it.
+struct DemoOrganization {
+    id: String,
+    token: String,
+}
+
+/// The demo organization of `persona`, created on the first start (the database keeps it).
+async fn demo_organization(sp: &RunningSp, persona: &str) -> Result<DemoOrganization, UsageError> {
+    let failed = |error: idpsim_reference_sp::SpError| {
+        UsageError(format!(
+            "cannot set up the demo organization of {persona}: {error}"
+        ))
+    };
+    let name = format!("{persona} demo");
+    let id = match sp.organization_named(&name).await.map_err(failed)? {
+        Some(id) => id,
+        None => sp.create_organization(&name).await.map_err(failed)?.id,
+    };
+    let token = sp
+        .issue_token(&id, TokenRole::ReadWrite)
+        .await
+        .map_err(failed)?;
+    Ok(DemoOrganization { id, token })
+}
+
+/// The persona's `default_matching` knob (seed 002's default for its IdP type).
+fn provider_default_matching(
+    catalog: &PersonaCatalog,
+    name: &str,
+) -> Result<MatchingStrategy, UsageError> {
+    let persona = catalog
+        .load(name)
+        .map_err(|error| UsageError(error.to_string()))?
+        .persona;
+    persona
+        .default_matching
+        .value
+        .parse()
+        .map_err(|error: String| UsageError(format!("{name}: {error}")))
+}
+
 /// The URL table for the terminal.
 pub fn table(urls: &Value) -> String {
     let mut out = String::from(
-        "persona           OIDC issuer (discovery at /.well-known/openid-configuration)\n",
+        "persona           OIDC issuer (discovery at <issuer>/.well-known/openid-configuration)\n\
+         \x20                 sign in at the SP · matching strategy · SCIM token of its demo organization\n",
     );
     if let Some(personas) = urls["personas"].as_object() {
         for (name, persona) in personas {
             let _ = writeln!(
                 out,
-                "{name:<17} {}",
-                persona["oidc_issuer"].as_str().unwrap_or_default()
+                "{name:<17} {}\n{:<17} {} · {} · {}",
+                persona["oidc_issuer"].as_str().unwrap_or_default(),
+                "",
+                persona["login_page"].as_str().unwrap_or_default(),
+                persona["matching"].as_str().unwrap_or_default(),
+                persona["scim_token"].as_str().unwrap_or_default(),
             );
         }
     }

@@ -3,7 +3,7 @@
 use crate::json_match;
 use crate::template::{self, UnknownPlaceholder};
 use chrono::Utc;
-use idpsim_reference_sp::{RunningSp, SpError};
+use idpsim_reference_sp::{OidcConnection, RunningSp, SpError};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::persona::Persona;
 use idpsim_simulator::provision::{
@@ -222,6 +222,9 @@ pub struct Provisioning {
     pub user_ids: BTreeMap<String, String>,
     /// Every target id a group had in this scenario, by directory key.
     pub group_ids: BTreeMap<String, String>,
+    /// The organization of the bundled reference SP the IdP provisions (its own, so
+    /// concurrent scenarios stay apart); `None` on an external target.
+    pub organization: Option<String>,
 }
 
 impl Provisioning {
@@ -253,12 +256,12 @@ pub struct SsoScenario {
     pub persona: Persona,
     /// Whose users sign in.
     pub directory: Directory,
-    /// The SP's connection ids: the first, and one through another client.
-    pub connections: [String; 2],
+    /// The SP's connections: the first, and one through another client.
+    pub connections: [OidcConnection; 2],
     /// The provider's server; stopped when the scenario ends.
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// The SP's `/whoami` after each successful sign-in, in order.
-    pub sessions: Vec<Value>,
+    /// Each successful sign-in, in order: the session cookie and the SP's `/whoami`.
+    pub sessions: Vec<(String, Value)>,
     /// Why the last sign-in was refused (status and the SP's page), if it was.
     pub last_refusal: Option<String>,
 }
@@ -275,8 +278,10 @@ pub struct ScimWorld {
     next_request_headers: Vec<(String, String)>,
     last: Option<LastResponse>,
     created: Vec<CreatedResource>,
-    provisioning: Option<Provisioning>,
-    sso: Option<SsoScenario>,
+    // Boxed: cucumber holds the World by value inside its futures, so a large World makes
+    // every scenario's future large (debug builds overflowed a test thread's stack).
+    provisioning: Option<Box<Provisioning>>,
+    sso: Option<Box<SsoScenario>>,
     transcript: Transcript,
 }
 
@@ -368,34 +373,34 @@ impl ScimWorld {
 
     /// Makes `provisioning` this scenario's simulated IdP, replacing any earlier one.
     pub fn start_provisioning(&mut self, provisioning: Provisioning) {
-        self.provisioning = Some(provisioning);
+        self.provisioning = Some(Box::new(provisioning));
     }
 
     /// The scenario's simulated IdP, or a failure saying none was chosen.
     pub fn provisioning(&self) -> Result<&Provisioning, StepError> {
-        self.provisioning.as_ref().ok_or_else(no_persona)
+        self.provisioning.as_deref().ok_or_else(no_persona)
     }
 
     /// The scenario's simulated IdP, to change its directory or run a cycle.
     pub fn provisioning_mut(&mut self) -> Result<&mut Provisioning, StepError> {
-        self.provisioning.as_mut().ok_or_else(no_persona)
+        self.provisioning.as_deref_mut().ok_or_else(no_persona)
     }
 
     /// Makes `sso` this scenario's provider, stopping any earlier one.
     pub fn start_sso(&mut self, sso: SsoScenario) {
-        if let Some(earlier) = self.sso.replace(sso) {
+        if let Some(earlier) = self.sso.replace(Box::new(sso)) {
             earlier.server.abort();
         }
     }
 
     /// The scenario's OpenID Connect provider, or a failure saying none was started.
     pub fn sso(&self) -> Result<&SsoScenario, StepError> {
-        self.sso.as_ref().ok_or_else(no_provider)
+        self.sso.as_deref().ok_or_else(no_provider)
     }
 
     /// The scenario's OpenID Connect provider, to record a sign-in.
     pub fn sso_mut(&mut self) -> Result<&mut SsoScenario, StepError> {
-        self.sso.as_mut().ok_or_else(no_provider)
+        self.sso.as_deref_mut().ok_or_else(no_provider)
     }
 
     /// Switches the bearer token for the following requests.
@@ -611,7 +616,8 @@ impl ScimWorld {
         };
         // The provisioning state stays: a failure report reads its transcript after this hook.
         if let Some(provisioning) = &self.provisioning {
-            let token = Some(target.token.clone());
+            // The provisioned resources belong to the credentials the scenario uses.
+            let token = self.bearer_token().ok().flatten();
             let provisioned = provisioning
                 .state
                 .users

@@ -1,6 +1,7 @@
-//! `idpsim serve` as a developer runs it: the real binary on loopback ports it picks, a
-//! sign-in through a persona's provider to the reference SP, the URL table as JSON, issuers
-//! and keys that survive a restart, and Ctrl-C.
+//! `idpsim serve` as a developer runs it: the real binary on loopback ports it picks; a
+//! sign-in through Entra's provider refused until Entra has provisioned the persona's demo
+//! organization (`idpsim provision`), then matched to its SCIM user; the URL table as JSON;
+//! issuers and keys that survive a restart; and Ctrl-C.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -21,6 +22,8 @@ async fn serve(dir: &Path) -> (Child, Value) {
             "--sp-listen",
             "127.0.0.1:0",
             "--auto-login",
+            "--matching",
+            "entra=OidcOidToScimExternalId",
         ])
         .arg("--state-dir")
         .arg(dir.join("state"))
@@ -40,6 +43,36 @@ async fn serve(dir: &Path) -> (Child, Value) {
         }
     }
     panic!("idpsim serve ended before printing its URLs");
+}
+
+/// Signs adele in through `persona`'s login page, following redirects and carrying the SP's
+/// session cookie; the last answer's status and body.
+async fn sign_in(browser: &reqwest::Client, persona: &Value, urls: &Value) -> (u16, String) {
+    let mut url = format!(
+        "{}?login_hint=adele.vance%40acme.test",
+        persona["login_page"].as_str().unwrap()
+    );
+    let mut cookie: Option<String> = None;
+    for _ in 0..5 {
+        let mut request = browser.get(&url);
+        if let Some(cookie) = &cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        if let Some(set) = response.headers().get("set-cookie") {
+            cookie = Some(set.to_str().unwrap().split(';').next().unwrap().to_owned());
+        }
+        let Some(next) = response.headers().get("location") else {
+            let status = response.status().as_u16();
+            return (status, response.text().await.unwrap());
+        };
+        url = reqwest::Url::parse(&url)
+            .unwrap()
+            .join(next.to_str().unwrap())
+            .unwrap()
+            .to_string();
+    }
+    panic!("too many redirects; the SP is at {}", urls["sp"]["whoami"]);
 }
 
 async fn interrupt(child: Child) {
@@ -83,39 +116,30 @@ async fn a_developer_signs_in_through_entra_and_the_issuer_survives_a_restart() 
         .unwrap();
     let kid = jwks["keys"][0]["kid"].clone();
 
-    let mut url = entra["login_page"].as_str().unwrap().to_owned();
-    url.push_str("?login_hint=adele.vance%40acme.test");
-    let mut cookie = None;
-    for _ in 0..4 {
-        let response = browser.get(&url).send().await.unwrap();
-        if let Some(set) = response.headers().get("set-cookie") {
-            cookie = Some(set.to_str().unwrap().split(';').next().unwrap().to_owned());
-        }
-        let Some(next) = response.headers().get("location") else {
-            break;
-        };
-        let next = next.to_str().unwrap();
-        url = if next.starts_with('/') {
-            let origin = reqwest::Url::parse(&url).unwrap();
-            format!("{}{next}", origin.origin().ascii_serialization())
-        } else {
-            next.to_owned()
-        };
-    }
-    let whoami: Value = browser
-        .get(urls["sp"]["whoami"].as_str().unwrap())
-        .header("cookie", cookie.expect("the SP set a session cookie"))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    assert_eq!(entra["matching"], "OidcOidToScimExternalId");
+    let (status, page) = sign_in(&browser, entra, &urls).await;
+    assert_eq!(status, 401, "no SCIM user yet: {page}");
+    assert!(page.contains("ScimUserNotActive"), "{page}");
+
+    let provisioned = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+        .args(["provision", "--persona", "entra", "--target"])
+        .arg(urls["sp"]["scim_base"].as_str().unwrap())
+        .arg("--token")
+        .arg(entra["scim_token"].as_str().unwrap())
+        .arg("--directory")
+        .arg(idpsim_simulator::fixtures_dir().join("directories/acme.yaml"))
+        .arg("--state")
+        .arg(dir.path().join("entra.state.json"))
+        .output()
         .await
         .unwrap();
+    assert!(provisioned.status.success(), "{provisioned:?}");
+    let (status, whoami) = sign_in(&browser, entra, &urls).await;
+    assert_eq!(status, 200, "{whoami}");
+    let whoami: Value = serde_json::from_str(&whoami).unwrap();
     assert_eq!(whoami["connection"], "entra");
-    assert_eq!(
-        whoami["claims"]["preferred_username"],
-        "adele.vance@acme.test"
-    );
+    assert_eq!(whoami["scim_user"]["user_name"], "adele.vance@acme.test");
+    assert_eq!(whoami["matching"], "OidcOidToScimExternalId");
     interrupt(child).await;
 
     let (child, urls) = serve(dir.path()).await;

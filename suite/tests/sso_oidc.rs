@@ -7,7 +7,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
-use idpsim_reference_sp::{DatabaseLocation, OidcConnection, RunningSp, SpConfig};
+use idpsim_reference_sp::{
+    DatabaseLocation, MatchingStrategy, OidcConnection, RunningSp, SpConfig,
+};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::fixtures_dir;
 use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey, system_clock};
@@ -86,6 +88,8 @@ async fn connect(sp: &RunningSp, persona: &str) {
         issuer: provider.issuer().to_owned(),
         client_id: CLIENT_ID.into(),
         client_secret: CLIENT_SECRET.into(),
+        organization: None,
+        matching: MatchingStrategy::OidcEmailToScimUsername,
     });
     tokio::spawn(async move {
         axum::serve(listener, provider.router()).await.unwrap();
@@ -280,6 +284,8 @@ async fn id_tokens_a_careful_relying_party_refuses_are_refused_with_their_reason
         issuer: issuer.clone(),
         client_id: CLIENT_ID.into(),
         client_secret: CLIENT_SECRET.into(),
+        organization: None,
+        matching: MatchingStrategy::OidcEmailToScimUsername,
     });
     type Craft = Box<dyn Fn(&str, &str) -> String>;
     let unsigned: Craft = Box::new(|issuer, nonce| {

@@ -126,7 +126,7 @@ impl OrganizationData {
     }
 
     /// Every resource of `resource_type`, oldest first.
-    fn all(&self, resource_type: ResourceType) -> Vec<Arc<StoredResource>> {
+    pub(crate) fn resources(&self, resource_type: ResourceType) -> Vec<Arc<StoredResource>> {
         let mut found: Vec<Arc<StoredResource>> = self
             .of_type(resource_type)
             .by_id
@@ -144,7 +144,7 @@ impl OrganizationData {
         narrowing: &Narrowing,
     ) -> Vec<Arc<StoredResource>> {
         match narrowing {
-            Narrowing::All => self.all(resource_type),
+            Narrowing::All => self.resources(resource_type),
             Narrowing::Id(id) => self.get(resource_type, id).cloned().into_iter().collect(),
             Narrowing::UniqueName(name) => self
                 .holder_of_name(resource_type, name)

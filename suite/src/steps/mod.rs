@@ -83,7 +83,14 @@ mod tests {
     }
 
     /// The folders of `features/` whose steps the definitions must cover.
-    const FEATURE_FOLDERS: [&str; 4] = ["scim", "provisioning", "mappings", "sso"];
+    const FEATURE_FOLDERS: [&str; 6] = [
+        "scim",
+        "provisioning",
+        "mappings",
+        "sso",
+        "matching",
+        "lifecycle",
+    ];
 
     /// Every step of every feature (outlines expanded) matches exactly one definition, so a
     /// typo in a feature fails here, not only when the suite runs.

@@ -7,7 +7,7 @@
 //! the same way, so features use the directory's own names.
 
 use super::{name_list, unquote};
-use crate::world::{Provisioning, ScimWorld, StepError};
+use crate::world::{Credentials, Provisioning, ScimWorld, StepError};
 use cucumber::{given, then, when};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::fixtures_dir;
@@ -37,19 +37,19 @@ const DOMAINS: [&str; 2] = ["acme.test", "acme.onmicrosoft.com"];
 const MAX_DAYS: u64 = 36_500;
 
 #[given(regex = r#"^the "([^"]+)" persona with the directory "([^"]+)"$"#)]
-fn persona_with_directory(
+async fn persona_with_directory(
     world: &mut ScimWorld,
     persona: String,
     directory: String,
 ) -> Result<(), StepError> {
     let directory = load_directory(&directory)?;
-    start(world, &persona, directory)
+    start(world, &persona, directory).await
 }
 
 /// The directory reduced to the named people and no groups, so a scenario about one
 /// person's attributes stays small.
 #[given(regex = r#"^the "([^"]+)" persona with the users? "([^"]+)" of the directory "([^"]+)"$"#)]
-fn persona_with_users(
+async fn persona_with_users(
     world: &mut ScimWorld,
     persona: String,
     users: String,
@@ -65,7 +65,7 @@ fn persona_with_users(
     }
     directory.users.retain(|user| keys.contains(&user.key));
     directory.groups.clear();
-    start(world, &persona, directory)
+    start(world, &persona, directory).await
 }
 
 /// Sets a native attribute of a person in the persona's block (dotted for nested ones, as
@@ -506,7 +506,24 @@ fn load_directory(name: &str) -> Result<Directory, StepError> {
     Ok(directory)
 }
 
-fn start(world: &mut ScimWorld, name: &str, mut directory: Directory) -> Result<(), StepError> {
+/// Starts the scenario's IdP. On the bundled reference SP it provisions an organization of its
+/// own, whose token the scenario then uses: concurrent scenarios never see each other's users,
+/// whose ids (`objectId`, Okta's `id`) are the directory's and so shared.
+async fn start(
+    world: &mut ScimWorld,
+    name: &str,
+    mut directory: Directory,
+) -> Result<(), StepError> {
+    let organization = match world.reference_sp() {
+        Ok(sp) => {
+            let organization = sp
+                .create_organization(&format!("{name} {}", world.unique()))
+                .await?;
+            world.use_credentials(Credentials::Bearer(organization.token.clone()));
+            Some(organization)
+        }
+        Err(_) => None,
+    };
     let persona = PersonaCatalog::open(&fixtures_dir().join("personas"))
         .and_then(|catalog| catalog.load(name))
         .map_err(step_error)?
@@ -516,12 +533,15 @@ fn start(world: &mut ScimWorld, name: &str, mut directory: Directory) -> Result<
     let persona = persona.for_directory(&directory).map_err(StepError::Step)?;
     make_unique(&mut directory, world.unique());
     let target = world.target()?;
+    let token = organization
+        .as_ref()
+        .map_or(target.token(), |organization| organization.token.as_str());
     let state = ProvisioningState::new(&persona.name, target.base_url());
     let transcript = Transcript::default();
     let client = ScimClient::new(
         &persona,
         target.base_url(),
-        target.token(),
+        token,
         Arc::new(SimulatedPause::default()),
         Some(transcript.clone()),
     )
@@ -542,6 +562,7 @@ fn start(world: &mut ScimWorld, name: &str, mut directory: Directory) -> Result<
         last_cycle_start: 0,
         user_ids: BTreeMap::new(),
         group_ids: BTreeMap::new(),
+        organization: organization.map(|organization| organization.id),
     });
     Ok(())
 }

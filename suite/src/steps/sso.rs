@@ -1,10 +1,12 @@
 //! Signing in to the bundled reference SP through a persona's OpenID Connect provider, which
 //! the scenario serves on 127.0.0.1:0 in test mode (the `login_hint` user is signed in without
-//! a page): personas.md §1.3, §2.3, §3.3, §4.3, §6.3.
+//! a page): personas.md §1.3, §2.3, §3.3, §4.3, §6.3. When the scenario's IdP has provisioned
+//! the target, the provider signs in the same (uniquely named) directory, and the connection
+//! can be paired with the target's SCIM directory and a matching strategy (seed 002).
 
 use crate::world::{ScimWorld, SsoScenario, StepError};
 use cucumber::{given, then, when};
-use idpsim_reference_sp::OidcConnection;
+use idpsim_reference_sp::{MatchingStrategy, OidcConnection};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::fixtures_dir;
 use idpsim_simulator::oidc::claims::sign_in_name;
@@ -39,28 +41,32 @@ async fn provider(
         .and_then(|catalog| catalog.load(&persona))
         .map_err(step_error)?
         .persona;
-    let directory = Directory::load(
-        &fixtures_dir()
-            .join("directories")
-            .join(format!("{directory}.yaml")),
-    )
-    .map_err(step_error)?;
+    // The users the IdP provisioned in this scenario, under the names it pushed.
+    let directory = match world.provisioning() {
+        Ok(provisioning) => provisioning.directory.clone(),
+        Err(_) => Directory::load(
+            &fixtures_dir()
+                .join("directories")
+                .join(format!("{directory}.yaml")),
+        )
+        .map_err(step_error)?,
+    };
     let key = KEY.as_ref().map_err(step_error)?.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(step_error)?;
     let base = format!("http://{}", listener.local_addr().map_err(step_error)?);
     // Two connections through two clients, to compare what each client is told.
-    let connections = [
+    let ids = [
         format!("{}-{}", persona.name, world.unique()),
         format!("{}-{}-other", persona.name, world.unique()),
     ];
-    let clients = connections
+    let clients = ids
         .iter()
-        .map(|connection| Client {
-            id: format!("client-{connection}"),
+        .map(|id| Client {
+            id: format!("client-{id}"),
             secret: SP_SECRET.into(),
-            redirect_uris: vec![sp.oidc_redirect_uri(connection)],
+            redirect_uris: vec![sp.oidc_redirect_uri(id)],
         })
         .collect();
     let provider = Arc::new(OidcProvider::new(
@@ -75,13 +81,17 @@ async fn provider(
             clock: system_clock(),
         },
     ));
+    let default_matching = default_matching(&persona)?;
+    let connections = ids.map(|id| OidcConnection {
+        client_id: format!("client-{id}"),
+        id,
+        issuer: provider.issuer().to_owned(),
+        client_secret: SP_SECRET.into(),
+        organization: None,
+        matching: default_matching,
+    });
     for connection in &connections {
-        sp.add_oidc_connection(OidcConnection {
-            id: connection.clone(),
-            issuer: provider.issuer().to_owned(),
-            client_id: format!("client-{connection}"),
-            client_secret: SP_SECRET.into(),
-        });
+        sp.add_oidc_connection(connection.clone());
     }
     let router = Arc::clone(&provider).router();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
@@ -94,6 +104,59 @@ async fn provider(
         last_refusal: None,
     });
     Ok(())
+}
+
+/// The persona's default strategy (its `default_matching` knob, from seed 002).
+fn default_matching(
+    persona: &idpsim_simulator::persona::Persona,
+) -> Result<MatchingStrategy, StepError> {
+    persona
+        .default_matching
+        .value
+        .parse()
+        .map_err(StepError::Step)
+}
+
+/// Changes the scenario's connections on the SP.
+fn reconfigure(
+    world: &mut ScimWorld,
+    change: impl Fn(&mut OidcConnection),
+) -> Result<(), StepError> {
+    let sp = world.reference_sp()?;
+    for connection in &mut world.sso_mut()?.connections {
+        change(connection);
+        sp.add_oidc_connection(connection.clone());
+    }
+    Ok(())
+}
+
+/// Pairs the connections with the organization the scenario's IdP provisioned, or with a new
+/// empty one when no IdP provisioned anything (a Google sign-in, personas.md §7).
+#[given("the reference SP pairs the connection with the SCIM directory of the target")]
+async fn pair(world: &mut ScimWorld) -> Result<(), StepError> {
+    let provisioned = world
+        .provisioning()
+        .ok()
+        .and_then(|provisioning| provisioning.organization.clone());
+    let organization = match provisioned {
+        Some(organization) => organization,
+        None => {
+            let sp = world.reference_sp()?;
+            sp.create_organization(&format!("sso {}", world.unique()))
+                .await?
+                .id
+        }
+    };
+    reconfigure(world, |connection| {
+        connection.organization = Some(organization.clone());
+    })
+}
+
+#[given(regex = r#"^the reference SP matches logins with "([^"]+)"$"#)]
+#[when(regex = r#"^the reference SP matches logins with "([^"]+)"$"#)]
+fn matches_with(world: &mut ScimWorld, strategy: String) -> Result<(), StepError> {
+    let strategy: MatchingStrategy = strategy.parse().map_err(StepError::Step)?;
+    reconfigure(world, |connection| connection.matching = strategy)
 }
 
 #[when(regex = r#"^the user "([^"]+)" signs in to the reference SP( through another client)?$"#)]
@@ -110,7 +173,7 @@ async fn signs_in(world: &mut ScimWorld, user: String, other: String) -> Result<
             sso.persona.name
         ))
     })?;
-    let connection = sso.connections[usize::from(!other.is_empty())].clone();
+    let connection = sso.connections[usize::from(!other.is_empty())].id.clone();
     let browser = reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
@@ -149,8 +212,10 @@ async fn signs_in(world: &mut ScimWorld, user: String, other: String) -> Result<
     }
     let (status, body) =
         last.ok_or_else(|| StepError::Step("the sign-in redirected too often".into()))?;
-    let session: Option<Value> = match (status, &cookie) {
-        (200, Some(_)) => serde_json::from_str(&body).ok(),
+    let session: Option<(String, Value)> = match (status, cookie) {
+        (200, Some(cookie)) => serde_json::from_str(&body)
+            .ok()
+            .map(|session| (cookie, session)),
         _ => None,
     };
     let sso = world.sso_mut()?;
@@ -167,7 +232,7 @@ async fn signs_in(world: &mut ScimWorld, user: String, other: String) -> Result<
 fn last_session(world: &ScimWorld) -> Result<&Value, StepError> {
     let sso = world.sso()?;
     match (&sso.last_refusal, sso.sessions.last()) {
-        (None, Some(session)) => Ok(session),
+        (None, Some((_, session))) => Ok(session),
         (Some(refusal), _) => Err(StepError::Expectation(format!(
             "expected a signed-in session, but the sign-in was refused: {refusal}"
         ))),
@@ -275,6 +340,7 @@ fn subjects(world: &mut ScimWorld, relation: String) -> Result<(), StepError> {
     let [.., first, second] = sessions.as_slice() else {
         return Err(StepError::Step("this needs two sign-ins".into()));
     };
+    let (first, second) = (&first.1, &second.1);
     let same = first["subject"] == second["subject"];
     match (relation.as_str(), same) {
         ("the same", true) | ("different", false) => Ok(()),
@@ -282,5 +348,51 @@ fn subjects(world: &mut ScimWorld, relation: String) -> Result<(), StepError> {
             "expected {relation} subjects, got {} and {}",
             first["subject"], second["subject"]
         ))),
+    }
+}
+
+#[then(regex = r#"^the signed-in SCIM user is "([^"]+)"$"#)]
+fn signed_in_scim_user(world: &mut ScimWorld, user: String) -> Result<(), StepError> {
+    let session = last_session(world)?.clone();
+    let expected = world
+        .provisioning()?
+        .user_ids
+        .get(&user)
+        .cloned()
+        .ok_or_else(|| StepError::Expectation(format!("the IdP never provisioned \"{user}\"")))?;
+    let actual = &session["scim_user"]["id"];
+    if actual.as_str() == Some(expected.as_str()) {
+        Ok(())
+    } else {
+        Err(StepError::Expectation(format!(
+            "expected the login to match SCIM user {expected} (\"{user}\"), it matched {actual}"
+        )))
+    }
+}
+
+/// `/whoami` with the last session's cookie now refuses it with `reason`.
+#[then(regex = r#"^the last session has ended with "([^"]+)"$"#)]
+async fn session_ended(world: &mut ScimWorld, reason: String) -> Result<(), StepError> {
+    let sp = world.reference_sp()?;
+    let (cookie, _) = world
+        .sso()?
+        .sessions
+        .last()
+        .cloned()
+        .ok_or_else(|| StepError::Step("no one has signed in in this scenario".into()))?;
+    let response = reqwest::Client::new()
+        .get(format!("{}/whoami", sp.origin()))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .map_err(step_error)?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(step_error)?;
+    if status == 401 && body.contains(&reason) {
+        Ok(())
+    } else {
+        Err(StepError::Expectation(format!(
+            "expected the session to have ended with \"{reason}\", /whoami answered HTTP {status}: {body}"
+        )))
     }
 }

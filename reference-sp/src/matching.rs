@@ -1,0 +1,257 @@
+//! Which SCIM user an SSO login is (seed 002): the five strategies that compare a claim of the
+//! login with `userName` or `externalId` of the organization's SCIM users, the per-IdP
+//! defaults, and the `oid` form that works for Entra's pairwise `sub` (personas.md §7).
+
+use crate::store::{OrganizationData, ResourceType};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::str::FromStr;
+
+/// The kind of IdP a connection is (seed 002).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdpType {
+    /// Okta.
+    Okta,
+    /// Microsoft Entra ID.
+    MicrosoftEntra,
+    /// Any other IdP.
+    Generic,
+}
+
+/// How a login is matched to a SCIM user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MatchingStrategy {
+    /// The login's `sub` is the user's `userName`.
+    OidcSubToScimUsername,
+    /// The login's `sub` is the user's `externalId`. With Entra's pairwise `sub` no user
+    /// matches (personas.md §7, failure mode 1).
+    OidcSubToScimExternalId,
+    /// The login's `email` is the user's `userName`.
+    OidcEmailToScimUsername,
+    /// The part of the login's `email` before `@` is the user's `userName`. Seed 002 names
+    /// this strategy without defining it; this reading fits the IdPs whose SCIM usernames are
+    /// short names while the login carries an email (JumpCloud's `jdoe` for
+    /// `jdoe@example.com`, personas.md §7 failure mode 9), which no other strategy matches.
+    OidcEmailUsernameToScimUsername,
+    /// The login's `preferred_username` is the user's `userName`.
+    OidcPreferredUsernameToScimUsername,
+    /// The login's `oid` is the user's `externalId`: the form that works for Entra, whose
+    /// `oid` is the object id its provisioning sends as `externalId` (personas.md §1.3, §7).
+    OidcOidToScimExternalId,
+}
+
+impl MatchingStrategy {
+    /// Every strategy, the seed's five first.
+    pub const ALL: [MatchingStrategy; 6] = [
+        MatchingStrategy::OidcSubToScimUsername,
+        MatchingStrategy::OidcSubToScimExternalId,
+        MatchingStrategy::OidcEmailToScimUsername,
+        MatchingStrategy::OidcEmailUsernameToScimUsername,
+        MatchingStrategy::OidcPreferredUsernameToScimUsername,
+        MatchingStrategy::OidcOidToScimExternalId,
+    ];
+
+    /// The default for an IdP type (seed 002).
+    pub fn default_for(idp_type: IdpType) -> MatchingStrategy {
+        match idp_type {
+            IdpType::Okta | IdpType::Generic => MatchingStrategy::OidcEmailToScimUsername,
+            IdpType::MicrosoftEntra => MatchingStrategy::OidcSubToScimExternalId,
+        }
+    }
+
+    /// The claim the strategy reads.
+    pub fn claim(self) -> &'static str {
+        match self {
+            MatchingStrategy::OidcSubToScimUsername | MatchingStrategy::OidcSubToScimExternalId => {
+                "sub"
+            }
+            MatchingStrategy::OidcEmailToScimUsername
+            | MatchingStrategy::OidcEmailUsernameToScimUsername => "email",
+            MatchingStrategy::OidcPreferredUsernameToScimUsername => "preferred_username",
+            MatchingStrategy::OidcOidToScimExternalId => "oid",
+        }
+    }
+
+    /// Whether the strategy compares with `externalId` (exact) rather than `userName` (any
+    /// case, RFC 7643 §4.1.1).
+    fn to_external_id(self) -> bool {
+        matches!(
+            self,
+            MatchingStrategy::OidcSubToScimExternalId | MatchingStrategy::OidcOidToScimExternalId
+        )
+    }
+
+    /// The value the strategy looks for, from the login's claims.
+    fn wanted(self, claims: &Map<String, Value>) -> Option<String> {
+        let value = claims.get(self.claim()).and_then(Value::as_str)?;
+        match self {
+            MatchingStrategy::OidcEmailUsernameToScimUsername => {
+                value.split_once('@').map(|(local, _)| local.to_owned())
+            }
+            _ => Some(value.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for MatchingStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl FromStr for MatchingStrategy {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<MatchingStrategy, String> {
+        MatchingStrategy::ALL
+            .into_iter()
+            .find(|strategy| strategy.to_string() == text)
+            .ok_or_else(|| {
+                let names: Vec<String> = MatchingStrategy::ALL
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                format!(
+                    "unknown matching strategy `{text}` (known: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// The SCIM user a login matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScimUser {
+    /// The user's SCIM id.
+    pub id: String,
+    /// Its `userName`.
+    pub user_name: String,
+    /// Its `active`.
+    pub active: bool,
+}
+
+/// What matching a login found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchOutcome {
+    /// This user.
+    Matched(ScimUser),
+    /// The login has no value for the strategy's claim.
+    NoClaim(&'static str),
+    /// No SCIM user has the value.
+    NoUser(String),
+}
+
+/// Finds the SCIM user of `data` that `claims` name under `strategy`.
+pub(crate) fn find_user(
+    data: &OrganizationData,
+    strategy: MatchingStrategy,
+    claims: &Map<String, Value>,
+) -> MatchOutcome {
+    let Some(wanted) = strategy.wanted(claims) else {
+        return MatchOutcome::NoClaim(strategy.claim());
+    };
+    let found = if strategy.to_external_id() {
+        data.resources(ResourceType::User).into_iter().find(|user| {
+            user.body().get("externalId").and_then(Value::as_str) == Some(wanted.as_str())
+        })
+    } else {
+        data.holder_of_name(ResourceType::User, &wanted)
+            .and_then(|id| data.get(ResourceType::User, id))
+            .cloned()
+    };
+    match found {
+        Some(user) => {
+            let body = user.body();
+            MatchOutcome::Matched(ScimUser {
+                id: user.id.to_string(),
+                user_name: body
+                    .get("userName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                active: body.get("active").and_then(Value::as_bool).unwrap_or(true),
+            })
+        }
+        None => MatchOutcome::NoUser(wanted),
+    }
+}
+
+/// The SCIM user `id` of `data`, as it is now.
+pub(crate) fn user_now(data: &OrganizationData, id: &str) -> Option<ScimUser> {
+    let user = data.get(ResourceType::User, id)?;
+    let body = user.body();
+    Some(ScimUser {
+        id: id.to_owned(),
+        user_name: body
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        active: body.get("active").and_then(Value::as_bool).unwrap_or(true),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn seed_defaults_per_idp_type() {
+        assert_eq!(
+            MatchingStrategy::default_for(IdpType::Okta),
+            MatchingStrategy::OidcEmailToScimUsername
+        );
+        assert_eq!(
+            MatchingStrategy::default_for(IdpType::MicrosoftEntra),
+            MatchingStrategy::OidcSubToScimExternalId
+        );
+        assert_eq!(
+            MatchingStrategy::default_for(IdpType::Generic),
+            MatchingStrategy::OidcEmailToScimUsername
+        );
+    }
+
+    #[test]
+    fn each_strategy_reads_its_claim() {
+        let login = claims(json!({
+            "sub": "s-1", "email": "jdoe@example.com", "preferred_username": "jdoe@example.com",
+            "oid": "o-1"
+        }));
+        let wanted: Vec<Option<String>> = MatchingStrategy::ALL
+            .iter()
+            .map(|strategy| strategy.wanted(&login))
+            .collect();
+        assert_eq!(
+            wanted,
+            [
+                Some("s-1".into()),
+                Some("s-1".into()),
+                Some("jdoe@example.com".into()),
+                Some("jdoe".into()),
+                Some("jdoe@example.com".into()),
+                Some("o-1".into()),
+            ]
+        );
+        assert_eq!(
+            MatchingStrategy::OidcEmailToScimUsername.wanted(&claims(json!({"sub": "x"}))),
+            None
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for strategy in MatchingStrategy::ALL {
+            assert_eq!(
+                strategy.to_string().parse::<MatchingStrategy>(),
+                Ok(strategy)
+            );
+        }
+        assert!("OidcMagic".parse::<MatchingStrategy>().is_err());
+    }
+}
