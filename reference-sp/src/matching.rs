@@ -161,27 +161,14 @@ pub(crate) fn find_user(
             .cloned()
     };
     match found {
-        Some(user) => {
-            let body = user.body();
-            MatchOutcome::Matched(ScimUser {
-                id: user.id.to_string(),
-                user_name: body
-                    .get("userName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                active: body.get("active").and_then(Value::as_bool).unwrap_or(true),
-            })
-        }
+        Some(user) => MatchOutcome::Matched(scim_user(&user.id, &user.body())),
         None => MatchOutcome::NoUser(wanted),
     }
 }
 
-/// The SCIM user `id` of `data`, as it is now.
-pub(crate) fn user_now(data: &OrganizationData, id: &str) -> Option<ScimUser> {
-    let user = data.get(ResourceType::User, id)?;
-    let body = user.body();
-    Some(ScimUser {
+/// The user `id` with its body's `userName` and `active` (absent `active` is active).
+fn scim_user(id: &str, body: &Map<String, Value>) -> ScimUser {
+    ScimUser {
         id: id.to_owned(),
         user_name: body
             .get("userName")
@@ -189,7 +176,13 @@ pub(crate) fn user_now(data: &OrganizationData, id: &str) -> Option<ScimUser> {
             .unwrap_or_default()
             .to_owned(),
         active: body.get("active").and_then(Value::as_bool).unwrap_or(true),
-    })
+    }
+}
+
+/// The SCIM user `id` of `data`, as it is now.
+pub(crate) fn user_now(data: &OrganizationData, id: &str) -> Option<ScimUser> {
+    let user = data.get(ResourceType::User, id)?;
+    Some(scim_user(id, &user.body()))
 }
 
 #[cfg(test)]
