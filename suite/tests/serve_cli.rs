@@ -75,6 +75,11 @@ async fn sign_in(browser: &reqwest::Client, persona: &Value, urls: &Value) -> (u
     panic!("too many redirects; the SP is at {}", urls["sp"]["whoami"]);
 }
 
+/// `url`'s JSON answer.
+async fn get_json(browser: &reqwest::Client, url: &str) -> Value {
+    browser.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn interrupt(child: Child) {
     let pid = child.id().unwrap().to_string();
     let status = Command::new("kill")
@@ -98,22 +103,8 @@ async fn a_developer_signs_in_through_entra_and_the_issuer_survives_a_restart() 
         .redirect(Policy::none())
         .build()
         .unwrap();
-    let discovery: Value = browser
-        .get(entra["oidc_discovery"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwks: Value = browser
-        .get(discovery["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery: Value = get_json(&browser, entra["oidc_discovery"].as_str().unwrap()).await;
+    let jwks: Value = get_json(&browser, discovery["jwks_uri"].as_str().unwrap()).await;
     let kid = jwks["keys"][0]["kid"].clone();
 
     assert_eq!(entra["matching"], "OidcOidToScimExternalId");
@@ -143,26 +134,14 @@ async fn a_developer_signs_in_through_entra_and_the_issuer_survives_a_restart() 
     interrupt(child).await;
 
     let (child, urls) = serve(dir.path()).await;
-    let again: Value = browser
-        .get(
-            urls["personas"]["entra"]["oidc_discovery"]
-                .as_str()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let jwks: Value = browser
-        .get(again["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Value = get_json(
+        &browser,
+        urls["personas"]["entra"]["oidc_discovery"]
+            .as_str()
+            .unwrap(),
+    )
+    .await;
+    let jwks: Value = get_json(&browser, again["jwks_uri"].as_str().unwrap()).await;
     assert_eq!(jwks["keys"][0]["kid"], kid, "the signing key is kept");
     let tenant = |issuer: &str| issuer.split('/').rev().nth(1).unwrap().to_owned();
     assert_eq!(

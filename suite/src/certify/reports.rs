@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use idpsim_simulator::html::escape;
 use idpsim_simulator::provision::{Exchange, Transcript, redact_body};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
@@ -342,16 +342,13 @@ fn area(record: &ScenarioRecord) -> String {
 }
 
 fn matrix(report: &RunReport, out: &mut String) {
-    let mut areas: BTreeMap<String, ()> = BTreeMap::new();
-    for record in &report.scenarios {
-        areas.insert(area(record), ());
-    }
+    let areas: BTreeSet<String> = report.scenarios.iter().map(area).collect();
     out.push_str("<h2>Persona × area</h2>\n<table><tr><th>Area</th>");
     for verdict in &report.verdicts {
         let _ = write!(out, "<th>{}</th>", escape(&verdict.display_name));
     }
     out.push_str("</tr>\n");
-    for area_name in areas.keys() {
+    for area_name in &areas {
         let _ = write!(out, "<tr><td><code>{}</code></td>", escape(area_name));
         for verdict in &report.verdicts {
             let cell: Vec<&ScenarioRecord> = report
