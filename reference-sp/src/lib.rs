@@ -10,17 +10,21 @@
 //! - `store`: SQLite (WAL), one writer task with group commit, a read pool.
 //! - `tenants`: organizations and tokens.
 //! - `sso`: sign-in with OpenID Connect (code flow with PKCE), sessions and `/whoami`.
+//! - `saml`: sign-in with SAML 2.0 (SP-initiated over HTTP-Redirect, IdP-initiated when
+//!   allowed, responses over HTTP-POST), into the same sessions.
 //! - `matching`: which SCIM user a login is (seed 002 strategies).
 
 mod error;
 mod http;
 mod matching;
+mod saml;
 mod sso;
 mod store;
 mod tenants;
 
 pub use error::SpError;
 pub use matching::{IdpType, MatchingStrategy, ScimUser};
+pub use saml::{SamlConnection, SamlConnectionError};
 pub use sso::{OidcConnection, SESSION_COOKIE, Session};
 pub use tenants::{DEFAULT_ORGANIZATION_ID, DeletionPolicy, Organization, TokenRole};
 
@@ -63,6 +67,7 @@ pub struct RunningSp {
     server: JoinHandle<std::io::Result<()>>,
     writer: WriterTask,
     sso: sso::Sso,
+    saml: saml::Saml,
     temporary_directory: Option<tempfile::TempDir>,
 }
 
@@ -105,12 +110,14 @@ impl RunningSp {
             .prepare_default_organization(config.bootstrap_token.as_deref())
             .await?;
         let sso = sso::Sso::new(format!("http://{address}"), store.clone());
+        let saml = saml::Saml::new(sso.clone());
         let app = http::router(http::AppState::new(
             store.clone(),
             tenants.index(),
             base_url.clone(),
         ))
-        .merge(sso.clone().router());
+        .merge(sso.clone().router())
+        .merge(saml.clone().router());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -130,6 +137,7 @@ impl RunningSp {
             server,
             writer,
             sso,
+            saml,
             temporary_directory,
         })
     }
@@ -144,7 +152,8 @@ impl RunningSp {
         &self.base_url
     }
 
-    /// `http://ADDRESS`, where sign-in (`/sso/oidc/{id}/login`) and `/whoami` are served.
+    /// `http://ADDRESS`, where sign-in (`/sso/oidc/{id}/login`, `/sso/saml/{id}/login`) and
+    /// `/whoami` are served.
     pub fn origin(&self) -> String {
         format!("http://{}", self.address)
     }
@@ -158,6 +167,28 @@ impl RunningSp {
     /// The redirect URI of the connection `id`.
     pub fn oidc_redirect_uri(&self, id: &str) -> String {
         self.sso.redirect_uri(id)
+    }
+
+    /// Adds a SAML 2.0 connection users can sign in through at `/sso/saml/{id}/login` (or
+    /// IdP-initiated, when it allows that); register [`RunningSp::saml_entity_id`] and
+    /// [`RunningSp::saml_acs_url`] at the IdP. Refused when it has no usable certificate.
+    pub fn add_saml_connection(
+        &self,
+        connection: SamlConnection,
+    ) -> Result<(), SamlConnectionError> {
+        self.saml.add_connection(connection)
+    }
+
+    /// The SP's SAML entity ID for the connection `id`: its metadata URL,
+    /// `{origin}/sso/saml/{id}/metadata`.
+    pub fn saml_entity_id(&self, id: &str) -> String {
+        self.saml.entity_id(id)
+    }
+
+    /// The SP's assertion consumer service URL for the connection `id`,
+    /// `{origin}/sso/saml/{id}/acs`.
+    pub fn saml_acs_url(&self, id: &str) -> String {
+        self.saml.acs_url(id)
     }
 
     /// A read-write token of the default organization.
@@ -210,6 +241,7 @@ impl RunningSp {
             tenants,
             writer,
             sso,
+            saml,
             temporary_directory,
             ..
         } = self;
@@ -221,7 +253,7 @@ impl RunningSp {
         }
         store.close().await;
         // The writer stops once no handle of the store is left (the sign-in state holds one).
-        drop((store, tenants, sso));
+        drop((store, tenants, sso, saml));
         if let Err(err) = writer.await {
             tracing::warn!(%err, "the store's writer task failed");
         }

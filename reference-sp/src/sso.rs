@@ -7,7 +7,8 @@
 //! user matches or the user is inactive; a session of a user who is deactivated later ends at
 //! once. A signed-in user gets a session cookie (HttpOnly, SameSite=Lax) and `GET /whoami` says
 //! who they are and how they signed in. Every refusal names its reason, in the log and on the
-//! page.
+//! page. SAML sign-ins (`saml`) end in the same sessions, through `Sso::session_for` and
+//! `Sso::start_session`.
 
 use crate::matching::{self, MatchOutcome, MatchingStrategy, ScimUser};
 use crate::store::Store;
@@ -58,11 +59,11 @@ pub struct OidcConnection {
 pub struct Session {
     /// The connection they signed in through.
     pub connection: String,
-    /// `oidc`.
+    /// `oidc` or `saml`.
     pub protocol: &'static str,
-    /// The ID token's `sub`.
+    /// The ID token's `sub`, or the SAML assertion's NameID.
     pub subject: String,
-    /// The ID token's claims.
+    /// The ID token's claims, or what the SAML assertion says (see `saml`).
     pub claims: Map<String, Value>,
     /// The organization of the connection, when it is paired with a SCIM directory.
     pub organization: Option<String>,
@@ -236,10 +237,12 @@ fn endpoint<'a>(document: &'a Value, name: &'static str) -> Result<&'a str, Refu
     })
 }
 
-/// `?login_hint=` is passed on to the provider.
+/// `?login_hint=` is passed on to the IdP: to the OIDC provider as a parameter of the
+/// authorization request, to a SAML IdP on its SSO URL, where Entra takes it (an AuthnRequest
+/// `Subject` is an error there, personas.md §1.2).
 #[derive(Debug, serde::Deserialize)]
-struct LoginQuery {
-    login_hint: Option<String>,
+pub(crate) struct LoginQuery {
+    pub(crate) login_hint: Option<String>,
 }
 
 async fn login(
@@ -316,21 +319,7 @@ async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     match finish_login(&sso, &connection_id, query).await {
-        Ok(session) => {
-            let id = random_token();
-            sso.0
-                .sessions
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(id.clone(), session);
-            let mut response = Redirect::to("/whoami").into_response();
-            if let Ok(cookie) = HeaderValue::from_str(&format!(
-                "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax"
-            )) {
-                response.headers_mut().insert(header::SET_COOKIE, cookie);
-            }
-            response
-        }
+        Ok(session) => sso.start_session(session),
         Err(refusal) => refuse(&refusal),
     }
 }
@@ -400,52 +389,104 @@ async fn finish_login(
     let jwks = fetch_json(sso, endpoint(&document, "jwks_uri")?, "JWKS").await?;
     let claims = verify_id_token(id_token, &jwks, &connection, &pending.nonce)?;
     let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
-    let scim_user = match &connection.organization {
-        Some(organization) => Some(matched_user(
-            sso,
-            organization,
-            connection.matching,
-            &claims,
-        )?),
-        None => None,
-    };
-    Ok(Session {
-        connection: connection.id.clone(),
+    sso.session_for(Login {
+        connection: connection.id,
         protocol: "oidc",
         subject,
         claims,
-        organization: connection.organization.clone(),
-        matching: connection
-            .organization
-            .as_ref()
-            .map(|_| connection.matching),
-        scim_user,
-        signed_in: Utc::now(),
+        organization: connection.organization,
+        matching: connection.matching,
     })
+    .map_err(Refusal::ScimUserNotActive)
+}
+
+/// A login whose proof (ID token or SAML assertion) has been verified, before matching.
+pub(crate) struct Login {
+    /// The connection it came through.
+    pub(crate) connection: String,
+    /// `oidc` or `saml`.
+    pub(crate) protocol: &'static str,
+    /// The ID token's `sub` or the assertion's NameID.
+    pub(crate) subject: String,
+    /// What the login says of the user; the matching strategies read it.
+    pub(crate) claims: Map<String, Value>,
+    /// The organization of the connection, when it is paired with a SCIM directory.
+    pub(crate) organization: Option<String>,
+    /// How the login is matched to a SCIM user of the organization.
+    pub(crate) matching: MatchingStrategy,
+}
+
+impl Sso {
+    /// `http://ADDRESS` of the SP.
+    pub(crate) fn origin(&self) -> &str {
+        &self.0.origin
+    }
+
+    /// The session of a verified login: matched to its SCIM user when its connection is paired
+    /// with an organization. `Err` is the reason it is refused with `ScimUserNotActive`.
+    pub(crate) fn session_for(&self, login: Login) -> Result<Session, String> {
+        let scim_user = match &login.organization {
+            Some(organization) => Some(matched_user(
+                self,
+                organization,
+                login.matching,
+                &login.claims,
+            )?),
+            None => None,
+        };
+        Ok(Session {
+            connection: login.connection,
+            protocol: login.protocol,
+            subject: login.subject,
+            claims: login.claims,
+            matching: login.organization.as_ref().map(|_| login.matching),
+            organization: login.organization,
+            scim_user,
+            signed_in: Utc::now(),
+        })
+    }
+
+    /// Keeps `session` and answers with its cookie (HttpOnly, SameSite=Lax) and a redirect to
+    /// `/whoami`.
+    pub(crate) fn start_session(&self, session: Session) -> Response {
+        let id = random_token();
+        self.0
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.clone(), session);
+        let mut response = Redirect::to("/whoami").into_response();
+        if let Ok(cookie) = HeaderValue::from_str(&format!(
+            "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax"
+        )) {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+        }
+        response
+    }
 }
 
 /// The active SCIM user of `organization` the login names (seed 002): a login without a
 /// matching user ("in the SSO app but not in the SCIM app") or with an inactive one is
-/// refused with `ScimUserNotActive`.
+/// refused with `ScimUserNotActive`, for the reason returned.
 fn matched_user(
     sso: &Sso,
     organization: &str,
     strategy: MatchingStrategy,
     claims: &Map<String, Value>,
-) -> Result<ScimUser, Refusal> {
+) -> Result<ScimUser, String> {
     let data = sso.0.store.organization(organization);
     match matching::find_user(&data, strategy, claims) {
         MatchOutcome::Matched(user) if user.active => Ok(user),
-        MatchOutcome::Matched(user) => Err(Refusal::ScimUserNotActive(format!(
+        MatchOutcome::Matched(user) => Err(format!(
             "the SCIM user {} ({}) is inactive",
             user.user_name, user.id
-        ))),
-        MatchOutcome::NoUser(value) => Err(Refusal::ScimUserNotActive(format!(
+        )),
+        MatchOutcome::NoUser(value) => Err(format!(
             "no SCIM user matches under {strategy} (looked for {value:?})"
-        ))),
-        MatchOutcome::NoClaim(claim) => Err(Refusal::ScimUserNotActive(format!(
+        )),
+        MatchOutcome::NoClaim(claim) => Err(format!(
             "the login has no `{claim}` claim, which {strategy} matches on"
-        ))),
+        )),
     }
 }
 
@@ -573,7 +614,7 @@ async fn logout(State(sso): State<Sso>, headers: HeaderMap) -> Response {
     response
 }
 
-/// 32 random bytes, base64url: state, nonce, PKCE verifier and session ids.
-fn random_token() -> String {
+/// 32 random bytes, base64url: state, nonce, PKCE verifier, RelayState and session ids.
+pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }

@@ -11,7 +11,9 @@
 //! - [`provision`]: the provisioning cycle, its HTTP exchanges, state file and HAR export.
 //! - [`oidc`]: each persona's OpenID Connect provider (discovery, JWKS, code flow with PKCE,
 //!   token, userinfo, end-session, sign-in page).
-//! - [`html`]: escaping for the pages.
+//! - [`saml`]: each persona's SAML 2.0 IdP (metadata, SSO over HTTP-Redirect and HTTP-POST,
+//!   IdP-initiated responses, the persona's assertion shape and signatures).
+//! - [`html`]: escaping for the pages; the sign-in page itself is shared by both protocols.
 
 pub mod directory;
 pub mod html;
@@ -19,6 +21,8 @@ pub mod mapping;
 pub mod oidc;
 pub mod persona;
 pub mod provision;
+pub mod saml;
+mod signin;
 
 use std::path::{Path, PathBuf};
 

@@ -60,10 +60,18 @@ pub struct ServeArgs {
     /// Another OIDC client of every provider, `ID:SECRET:REDIRECT_URI` (repeatable).
     #[arg(long = "oidc-client", value_name = "ID:SECRET:REDIRECT_URI")]
     pub oidc_clients: Vec<String>,
-    /// Test mode: an authorization request with a `login_hint` signs that user in without a
-    /// page.
+    /// Test mode: an authorization request (OIDC) or AuthnRequest (SAML) with a `login_hint`
+    /// signs that user in without a page.
     #[arg(long)]
     pub auto_login: bool,
+    /// The SAML IdPs answer only the service providers registered with `--sp` (and the
+    /// reference SP's own connections); by default any SP is answered, its AuthnRequest's
+    /// issuer being the audience and its ACS URL the destination.
+    #[arg(long)]
+    pub strict_sp: bool,
+    /// A service provider of every SAML IdP, `ENTITY_ID=ACS_URL` (repeatable).
+    #[arg(long = "sp", value_name = "ENTITY_ID=ACS_URL")]
+    pub service_providers: Vec<String>,
     /// How the SP matches a persona's logins to SCIM users, `PERSONA=STRATEGY` (repeatable),
     /// e.g. `entra=OidcOidToScimExternalId` [default: the persona's `default_matching`].
     #[arg(long = "matching", value_name = "PERSONA=STRATEGY")]

@@ -1,18 +1,21 @@
-//! `idpsim serve`: every persona's OpenID Connect provider on one loopback port and the
-//! reference SP on another, with one demo organization per persona whose SSO connection (to
-//! that persona's provider) and SCIM directory (its own token) are paired, and a table of the
-//! URLs (also as JSON for scripts). Keys and tenant ids live in the state directory, so the providers'
-//! issuers and JWKS stay the same across restarts.
+//! `idpsim serve`: every persona's SAML IdP and OpenID Connect provider on one loopback port
+//! and the reference SP on another, with one demo organization per persona whose SSO
+//! connections (SAML and OIDC, to that persona's IdP) and SCIM directory (its own token) are
+//! paired, and a table of the URLs (also as JSON for scripts). Keys, certificates and tenant
+//! ids live in the state directory, so metadata, issuers and JWKS stay the same across
+//! restarts.
 
 use crate::cli::ServeArgs;
 use crate::personas::default_personas_dir;
 use crate::provision::UsageError;
 use idpsim_reference_sp::{
-    DatabaseLocation, MatchingStrategy, OidcConnection, RunningSp, SpConfig, TokenRole,
+    DatabaseLocation, MatchingStrategy, OidcConnection, RunningSp, SamlConnection, SpConfig,
+    TokenRole,
 };
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey, system_clock};
 use idpsim_simulator::persona::PersonaCatalog;
+use idpsim_simulator::saml::{SamlCredential, SamlIdp, SamlIdpConfig, ServiceProvider};
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -56,6 +59,10 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
     for text in &args.oidc_clients {
         extra_clients.push(Client::parse(text).map_err(usage)?);
     }
+    let mut extra_sps = Vec::new();
+    for text in &args.service_providers {
+        extra_sps.push(ServiceProvider::parse(text).map_err(usage)?);
+    }
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|error| usage(format!("cannot listen on {}: {error}", args.listen)))?;
@@ -86,6 +93,31 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
         let tenant = state_value(&args.state_dir, &format!("tenant-{name}"), || {
             uuid::Uuid::new_v4().to_string()
         })?;
+        let credential = SamlCredential::load_or_generate(
+            &args.state_dir.join("saml"),
+            name,
+            &format!("{} SAML signing (idpsim)", persona.display_name),
+        )
+        .map_err(|error| usage(error.to_string()))?;
+        let mut service_providers = vec![ServiceProvider {
+            entity_id: sp.saml_entity_id(name),
+            acs_url: sp.saml_acs_url(name),
+        }];
+        service_providers.extend(extra_sps.iter().cloned());
+        let saml_idp = Arc::new(SamlIdp::new(
+            persona.clone(),
+            Arc::clone(&directory),
+            credential,
+            SamlIdpConfig {
+                base_url: idp_base.clone(),
+                tenant: tenant.clone(),
+                service_providers,
+                strict: args.strict_sp,
+                auto_login: args.auto_login,
+                clock: system_clock(),
+            },
+        ));
+        let saml_claims = persona.saml.oidc_equivalents.value.clone();
         let mut clients = vec![Client {
             id: SP_CLIENT_ID.into(),
             secret: sp_secret.clone(),
@@ -120,22 +152,47 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
             organization: Some(organization.id.clone()),
             matching,
         });
+        sp.add_saml_connection(SamlConnection {
+            id: name.clone(),
+            idp_entity_id: saml_idp.entity_id().to_owned(),
+            idp_sso_url: saml_idp.sso_url(),
+            idp_certificates: vec![saml_idp.certificate_pem().to_owned()],
+            organization: Some(organization.id.clone()),
+            matching,
+            claim_attributes: saml_claims,
+            accept_idp_initiated: true,
+        })
+        .map_err(|error| usage(error.to_string()))?;
         personas.insert(
             name.clone(),
             json!({
+                "saml_metadata": saml_idp.metadata_url(),
+                "saml_sso": saml_idp.sso_url(),
+                "saml_entity_id": saml_idp.entity_id(),
+                "saml_idp_initiated": format!(
+                    "{}?sp={}",
+                    saml_idp.initiate_url(),
+                    sp.saml_entity_id(name)
+                ),
                 "oidc_issuer": provider.issuer(),
                 "oidc_discovery": provider.discovery_url(),
                 "login_page": format!("{}/sso/oidc/{name}/login", sp.origin()),
+                "saml_login_page": format!("{}/sso/saml/{name}/login", sp.origin()),
                 "matching": matching.to_string(),
                 "scim_token": organization.token,
             }),
         );
-        router = router.merge(Arc::clone(&provider).router());
+        router = router
+            .merge(Arc::clone(&provider).router())
+            .merge(Arc::clone(&saml_idp).router());
     }
     let urls = json!({
         "personas": personas,
         "sp": {
             "login": format!("{}/sso/oidc/{{persona}}/login", sp.origin()),
+            "saml_login": format!("{}/sso/saml/{{persona}}/login", sp.origin()),
+            "saml_metadata": format!("{}/sso/saml/{{persona}}/metadata", sp.origin()),
+            "acs": format!("{}/sso/saml/{{persona}}/acs", sp.origin()),
             "whoami": format!("{}/whoami", sp.origin()),
             "scim_base": sp.base_url(),
             "scim_token": sp.default_token(),
@@ -197,31 +254,36 @@ fn provider_default_matching(
 
 /// The URL table for the terminal.
 pub fn table(urls: &Value) -> String {
-    let mut out = String::from(
-        "persona           OIDC issuer (discovery at <issuer>/.well-known/openid-configuration)\n\
-         \x20                 sign in at the SP · matching strategy · SCIM token of its demo organization\n",
-    );
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+    let mut out = String::new();
     if let Some(personas) = urls["personas"].as_object() {
         for (name, persona) in personas {
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "{name:<17} {}\n{:<17} {} · {} · {}",
-                persona["oidc_issuer"].as_str().unwrap_or_default(),
-                "",
-                persona["login_page"].as_str().unwrap_or_default(),
-                persona["matching"].as_str().unwrap_or_default(),
-                persona["scim_token"].as_str().unwrap_or_default(),
+                "{name}\n  SAML metadata:  {}\n  SAML SSO:       {}\n  OIDC issuer:    {}\n  \
+                 sign in at the SP: {} (SAML) · {} (OIDC)\n  matching: {} · SCIM token of its demo organization: {}\n",
+                text(&persona["saml_metadata"]),
+                text(&persona["saml_sso"]),
+                text(&persona["oidc_issuer"]),
+                text(&persona["saml_login_page"]),
+                text(&persona["login_page"]),
+                text(&persona["matching"]),
+                text(&persona["scim_token"]),
             );
         }
     }
     let sp = &urls["sp"];
     let _ = write!(
         out,
-        "\nReference SP\n  sign in:   {}\n  whoami:    {}\n  SCIM base: {}\n  SCIM token: {}\n",
-        sp["login"].as_str().unwrap_or_default(),
-        sp["whoami"].as_str().unwrap_or_default(),
-        sp["scim_base"].as_str().unwrap_or_default(),
-        sp["scim_token"].as_str().unwrap_or_default(),
+        "\nReference SP\n  sign in:    {} · {}\n  SAML metadata: {} · ACS: {}\n  whoami:     {}\n  \
+         SCIM base:  {}\n  SCIM token: {}\n",
+        text(&sp["saml_login"]),
+        text(&sp["login"]),
+        text(&sp["saml_metadata"]),
+        text(&sp["acs"]),
+        text(&sp["whoami"]),
+        text(&sp["scim_base"]),
+        text(&sp["scim_token"]),
     );
     out
 }

@@ -3,13 +3,14 @@
 use crate::json_match;
 use crate::template::{self, UnknownPlaceholder};
 use chrono::Utc;
-use idpsim_reference_sp::{OidcConnection, RunningSp, SpError};
+use idpsim_reference_sp::{OidcConnection, RunningSp, SamlConnection, SpError};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::persona::Persona;
 use idpsim_simulator::provision::{
     CycleError, CycleOptions, CycleReport, Exchange, ProvisioningState, REDACTED, ScimClient,
     Transcript, is_secret_header,
 };
+use idpsim_simulator::saml::SamlIdp;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
@@ -248,22 +249,39 @@ impl Provisioning {
     }
 }
 
-/// A persona's OpenID Connect provider served for one scenario, connected to the bundled
-/// reference SP twice (two clients), and the sign-ins so far.
+/// A persona's IdP served for one scenario — its OpenID Connect provider connected to the
+/// bundled reference SP twice (two clients), or its SAML IdP — and the sign-ins so far.
 #[derive(Debug)]
 pub struct SsoScenario {
     /// The persona playing the IdP.
     pub persona: Persona,
     /// Whose users sign in.
     pub directory: Directory,
-    /// The SP's connections: the first, and one through another client.
-    pub connections: [OidcConnection; 2],
-    /// The provider's server; stopped when the scenario ends.
+    /// The SP's OIDC connections: the first, and one through another client (none for SAML).
+    pub connections: Vec<OidcConnection>,
+    /// The SAML side, when the scenario signs in with SAML.
+    pub saml: Option<SamlSide>,
+    /// The IdP's server; stopped when the scenario ends.
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Each successful sign-in, in order: the session cookie and the SP's `/whoami`.
     pub sessions: Vec<(String, Value)>,
     /// Why the last sign-in was refused (status and the SP's page), if it was.
     pub last_refusal: Option<String>,
+}
+
+/// A persona's SAML IdP connected to the bundled reference SP.
+#[derive(Debug)]
+pub struct SamlSide {
+    /// The IdP.
+    pub idp: Arc<SamlIdp>,
+    /// The SP's connection to it.
+    pub connection: SamlConnection,
+    /// Minutes the IdP's clock is set back (shared with its clock).
+    pub clock_offset_minutes: Arc<std::sync::atomic::AtomicI64>,
+    /// How the next Response is changed between the IdP's form and the SP's ACS.
+    pub tampering: Option<String>,
+    /// The last Response posted to the SP (XML) and the form it was posted with.
+    pub last_posted: Option<(String, Vec<(String, String)>)>,
 }
 
 /// One scenario's state: the target, the credentials in use, the last response, the values

@@ -122,6 +122,11 @@ impl SigningKey {
         })
     }
 
+    /// The private key as a PKCS#8 PEM document.
+    pub fn pkcs8_pem(&self) -> &str {
+        &self.pkcs8_pem
+    }
+
     /// The key id (`kid`), derived from the public key.
     pub fn kid(&self) -> &str {
         &self.kid

@@ -7,7 +7,6 @@
 
 pub mod claims;
 pub mod keys;
-mod page;
 mod server;
 
 pub use keys::{KeyError, SigningKey};

@@ -3,9 +3,9 @@
 
 use super::claims::{self, PAIRWISE};
 use super::keys::SigningKey;
-use super::page;
 use crate::directory::{Directory, DirectoryUser};
 use crate::persona::Persona;
+use crate::signin;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -219,10 +219,7 @@ impl OidcProvider {
     }
 
     fn user_by_sign_in_name(&self, name: &str) -> Option<&DirectoryUser> {
-        self.directory.users.iter().find(|user| {
-            claims::sign_in_name(&self.persona, user)
-                .is_some_and(|candidate| candidate.eq_ignore_ascii_case(name.trim()))
-        })
+        signin::user_by_sign_in_name(&self.persona, &self.directory, name)
     }
 
     /// Issues a code for `user` and the redirect that carries it.
@@ -253,6 +250,37 @@ impl OidcProvider {
         header.typ = Some("JWT".into());
         jsonwebtoken::encode(&header, claims, self.key.encoding_key())
     }
+}
+
+/// The sign-in page for `request`, with `problem` above the forms.
+fn sign_in_page(
+    provider: &OidcProvider,
+    request: &AuthorizationRequest,
+    problem: Option<&str>,
+) -> Response {
+    let hidden = [
+        ("response_type", Some(request.response_type.as_str())),
+        ("client_id", Some(request.client_id.as_str())),
+        ("redirect_uri", Some(request.redirect_uri.as_str())),
+        ("scope", Some(request.scope.as_str())),
+        ("state", request.state.as_deref()),
+        ("nonce", request.nonce.as_deref()),
+        ("code_challenge", request.code_challenge.as_deref()),
+        (
+            "code_challenge_method",
+            request.code_challenge_method.as_deref(),
+        ),
+        ("login_hint", request.login_hint.as_deref()),
+    ];
+    Html(signin::sign_in(
+        &provider.persona,
+        &provider.directory,
+        &provider.path("/login"),
+        &hidden,
+        request.login_hint.as_deref(),
+        problem,
+    ))
+    .into_response()
 }
 
 /// The parameters of an authorization request (OpenID Connect Core §3.1.2.1), carried through
@@ -411,14 +439,7 @@ async fn authorize(
             request.state.as_deref(),
         );
     }
-    Html(page::sign_in(
-        &provider.persona,
-        &provider.directory,
-        &provider.path("/login"),
-        &request,
-        None,
-    ))
-    .into_response()
+    sign_in_page(&provider, &request, None)
 }
 
 /// The sign-in form: `user` (a button of the user list) or `username` and `password`, with
@@ -427,9 +448,8 @@ async fn authorize(
 struct SignIn {
     #[serde(flatten)]
     request: AuthorizationRequest,
-    user: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
+    #[serde(flatten)]
+    credentials: signin::Credentials,
 }
 
 async fn login(State(provider): State<Arc<OidcProvider>>, Form(form): Form<SignIn>) -> Response {
@@ -437,41 +457,10 @@ async fn login(State(provider): State<Arc<OidcProvider>>, Form(form): Form<SignI
     if let Some(response) = refusal(&provider, &request) {
         return response;
     }
-    let refuse = |message: &str| {
-        Html(page::sign_in(
-            &provider.persona,
-            &provider.directory,
-            &provider.path("/login"),
-            &request,
-            Some(message),
-        ))
-        .into_response()
-    };
-    let user = match (&form.user, &form.username) {
-        (Some(key), _) => provider.directory.user(key),
-        (None, Some(name)) => {
-            let Some(user) = provider.user_by_sign_in_name(name) else {
-                return refuse("We couldn't find an account with that username.");
-            };
-            let typed = form.password.as_deref().unwrap_or_default();
-            let matches = match &user.password {
-                Some(expected) => bool::from(expected.as_bytes().ct_eq(typed.as_bytes())),
-                None => !typed.is_empty(),
-            };
-            if !matches {
-                return refuse("Your username or password is incorrect.");
-            }
-            Some(user)
-        }
-        (None, None) => None,
-    };
-    let Some(user) = user else {
-        return refuse("Choose an account or enter a username.");
-    };
-    if !claims::is_enabled(&provider.persona, user) {
-        return refuse(&page::disabled_message(&provider.persona));
+    match signin::authenticate(&provider.persona, &provider.directory, &form.credentials) {
+        Ok(user) => provider.issue_code(&request, user),
+        Err(problem) => sign_in_page(&provider, &request, Some(&problem)),
     }
-    provider.issue_code(&request, user)
 }
 
 /// The token request (RFC 6749 §4.1.3, RFC 7636 §4.5).
@@ -688,7 +677,7 @@ async fn logout(
     });
     match registered {
         Some(uri) => redirect_with(uri, &[], logout.state.as_deref()),
-        None => Html(page::signed_out(&provider.persona)).into_response(),
+        None => Html(signin::signed_out(&provider.persona)).into_response(),
     }
 }
 
@@ -735,7 +724,7 @@ fn no_store(mut response: Response) -> Response {
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {
-    (status, Html(page::error(message))).into_response()
+    (status, Html(signin::error(message))).into_response()
 }
 
 /// 32 random bytes, base64url: codes and access tokens.

@@ -345,6 +345,48 @@ pub struct SamlSettings {
     pub validity_minutes: Knob<u32>,
     /// Whether Single Logout is offered, and over which binding.
     pub single_logout: Knob<String>,
+    /// Minutes `Conditions NotBefore` lies before IssueInstant (0: no back-dating).
+    pub not_before_minutes: Knob<u32>,
+    /// Minutes the bearer `SubjectConfirmationData NotOnOrAfter` lies after IssueInstant.
+    pub subject_confirmation_minutes: Knob<u32>,
+    /// What `SessionIndex` is: `assertion_id`, or `request_id` (the AuthnRequest's ID in
+    /// SP-initiated logins, the assertion ID otherwise).
+    pub session_index: Knob<String>,
+    /// The `AuthnContextClassRef` of the AuthnStatement.
+    pub authn_context: Knob<String>,
+    /// The shape of Response and Assertion IDs: `underscore_uuid` (`_` + GUID),
+    /// `id_digits` (`id` + 25 digits) or `underscore_hex` (`_` + 32 hex digits).
+    pub id_format: Knob<String>,
+    /// The `Format` of the `Issuer` elements, when the IdP writes one.
+    #[serde(default)]
+    pub issuer_format: Option<Knob<String>>,
+    /// The `NameFormat` of every `Attribute`, when the IdP writes one.
+    #[serde(default)]
+    pub attribute_name_format: Option<Knob<String>>,
+    /// The `xsi:type` of every `AttributeValue`, when the IdP writes one.
+    #[serde(default)]
+    pub attribute_value_type: Option<Knob<String>>,
+    /// Attributes every assertion carries; a value may hold `{tenant}`.
+    #[serde(default)]
+    pub static_attributes: Option<Knob<BTreeMap<String, String>>>,
+    /// The attribute that lists the user's groups, when the IdP sends one.
+    #[serde(default)]
+    pub group_attribute: Option<Knob<GroupAttribute>>,
+    /// Whether the IdP sends unsolicited (IdP-initiated) responses.
+    pub idp_initiated: Knob<bool>,
+    /// The assertion attributes that play the role of the OIDC claims `email`,
+    /// `preferred_username` and `oid` when an SP matches a SAML login (personas.md §7).
+    pub oidc_equivalents: Knob<BTreeMap<String, String>>,
+}
+
+/// The attribute of an assertion that lists the user's groups.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupAttribute {
+    /// The attribute's `Name`.
+    pub name: String,
+    /// The native group attribute each value is (a group's `name`, Entra's `objectId`).
+    pub value: String,
 }
 
 /// OpenID Connect provider settings (personas.md §6.3); interpreted by the OIDC provider.

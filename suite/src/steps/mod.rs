@@ -14,6 +14,7 @@ pub mod provisioning;
 pub mod queries;
 pub mod resources;
 pub mod responses;
+pub mod saml;
 pub mod sso;
 pub mod users;
 

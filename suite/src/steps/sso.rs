@@ -4,6 +4,7 @@
 //! the target, the provider signs in the same (uniquely named) directory, and the connection
 //! can be paired with the target's SCIM directory and a matching strategy (seed 002).
 
+use super::saml;
 use crate::world::{ScimWorld, SsoScenario, StepError};
 use cucumber::{given, then, when};
 use idpsim_reference_sp::{MatchingStrategy, OidcConnection};
@@ -11,7 +12,7 @@ use idpsim_simulator::directory::Directory;
 use idpsim_simulator::fixtures_dir;
 use idpsim_simulator::oidc::claims::sign_in_name;
 use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey, system_clock};
-use idpsim_simulator::persona::PersonaCatalog;
+use idpsim_simulator::persona::{Persona, PersonaCatalog};
 use reqwest::redirect::Policy;
 use serde_json::Value;
 use std::sync::{Arc, LazyLock};
@@ -26,7 +27,7 @@ const SP_SECRET: &str = "sp-secret";
 /// The most redirects a sign-in follows.
 const MOST_REDIRECTS: usize = 5;
 
-fn step_error(error: impl std::fmt::Display) -> StepError {
+pub(crate) fn step_error(error: impl std::fmt::Display) -> StepError {
     StepError::Step(error.to_string())
 }
 
@@ -37,20 +38,7 @@ async fn provider(
     directory: String,
 ) -> Result<(), StepError> {
     let sp = world.reference_sp()?;
-    let persona = PersonaCatalog::open(&fixtures_dir().join("personas"))
-        .and_then(|catalog| catalog.load(&persona))
-        .map_err(step_error)?
-        .persona;
-    // The users the IdP provisioned in this scenario, under the names it pushed.
-    let directory = match world.provisioning() {
-        Ok(provisioning) => provisioning.directory.clone(),
-        Err(_) => Directory::load(
-            &fixtures_dir()
-                .join("directories")
-                .join(format!("{directory}.yaml")),
-        )
-        .map_err(step_error)?,
-    };
+    let (persona, directory) = persona_and_directory(world, &persona, &directory)?;
     let key = KEY.as_ref().map_err(step_error)?.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -82,14 +70,17 @@ async fn provider(
         },
     ));
     let default_matching = default_matching(&persona)?;
-    let connections = ids.map(|id| OidcConnection {
-        client_id: format!("client-{id}"),
-        id,
-        issuer: provider.issuer().to_owned(),
-        client_secret: SP_SECRET.into(),
-        organization: None,
-        matching: default_matching,
-    });
+    let connections: Vec<OidcConnection> = ids
+        .into_iter()
+        .map(|id| OidcConnection {
+            client_id: format!("client-{id}"),
+            id,
+            issuer: provider.issuer().to_owned(),
+            client_secret: SP_SECRET.into(),
+            organization: None,
+            matching: default_matching,
+        })
+        .collect();
     for connection in &connections {
         sp.add_oidc_connection(connection.clone());
     }
@@ -99,6 +90,7 @@ async fn provider(
         persona,
         directory,
         connections,
+        saml: None,
         server,
         sessions: Vec::new(),
         last_refusal: None,
@@ -106,10 +98,31 @@ async fn provider(
     Ok(())
 }
 
+/// The scenario's persona and the directory whose users sign in: the users the IdP
+/// provisioned in this scenario, under the names it pushed, or the named fixture directory.
+pub(crate) fn persona_and_directory(
+    world: &ScimWorld,
+    persona: &str,
+    directory: &str,
+) -> Result<(Persona, Directory), StepError> {
+    let persona = PersonaCatalog::open(&fixtures_dir().join("personas"))
+        .and_then(|catalog| catalog.load(persona))
+        .map_err(step_error)?
+        .persona;
+    let directory = match world.provisioning() {
+        Ok(provisioning) => provisioning.directory.clone(),
+        Err(_) => Directory::load(
+            &fixtures_dir()
+                .join("directories")
+                .join(format!("{directory}.yaml")),
+        )
+        .map_err(step_error)?,
+    };
+    Ok((persona, directory))
+}
+
 /// The persona's default strategy (its `default_matching` knob, from seed 002).
-fn default_matching(
-    persona: &idpsim_simulator::persona::Persona,
-) -> Result<MatchingStrategy, StepError> {
+pub(crate) fn default_matching(persona: &Persona) -> Result<MatchingStrategy, StepError> {
     persona
         .default_matching
         .value
@@ -117,15 +130,24 @@ fn default_matching(
         .map_err(StepError::Step)
 }
 
-/// Changes the scenario's connections on the SP.
+/// Changes the scenario's connections on the SP: their paired organization and strategy.
 fn reconfigure(
     world: &mut ScimWorld,
-    change: impl Fn(&mut OidcConnection),
+    change: impl Fn(&mut Option<String>, &mut MatchingStrategy),
 ) -> Result<(), StepError> {
     let sp = world.reference_sp()?;
-    for connection in &mut world.sso_mut()?.connections {
-        change(connection);
+    let sso = world.sso_mut()?;
+    for connection in &mut sso.connections {
+        change(&mut connection.organization, &mut connection.matching);
         sp.add_oidc_connection(connection.clone());
+    }
+    if let Some(saml) = &mut sso.saml {
+        change(
+            &mut saml.connection.organization,
+            &mut saml.connection.matching,
+        );
+        sp.add_saml_connection(saml.connection.clone())
+            .map_err(step_error)?;
     }
     Ok(())
 }
@@ -147,16 +169,14 @@ async fn pair(world: &mut ScimWorld) -> Result<(), StepError> {
                 .id
         }
     };
-    reconfigure(world, |connection| {
-        connection.organization = Some(organization.clone());
-    })
+    reconfigure(world, |paired, _| *paired = Some(organization.clone()))
 }
 
 #[given(regex = r#"^the reference SP matches logins with "([^"]+)"$"#)]
 #[when(regex = r#"^the reference SP matches logins with "([^"]+)"$"#)]
 fn matches_with(world: &mut ScimWorld, strategy: String) -> Result<(), StepError> {
     let strategy: MatchingStrategy = strategy.parse().map_err(StepError::Step)?;
-    reconfigure(world, |connection| connection.matching = strategy)
+    reconfigure(world, |_, matching| *matching = strategy)
 }
 
 #[when(regex = r#"^the user "([^"]+)" signs in to the reference SP( through another client)?$"#)]
@@ -173,16 +193,36 @@ async fn signs_in(world: &mut ScimWorld, user: String, other: String) -> Result<
             sso.persona.name
         ))
     })?;
-    let connection = sso.connections[usize::from(!other.is_empty())].id.clone();
+    if sso.saml.is_some() {
+        let (status, body, cookie) = saml::sign_in(world, &hint).await?;
+        return record_sign_in(world, status, body, cookie);
+    }
+    let connection = sso
+        .connections
+        .get(usize::from(!other.is_empty()))
+        .ok_or_else(|| StepError::Step("the scenario has no such connection".into()))?
+        .id
+        .clone();
+    let url = reqwest::Url::parse(&format!("{}/sso/oidc/{connection}/login", sp.origin()))
+        .map_err(step_error)?;
+    let (status, body, cookie) = follow(url, &hint, None).await?;
+    record_sign_in(world, status, body, cookie)
+}
+
+/// Follows redirects from `url` (with `login_hint`, when given, added to it) as a browser
+/// would, carrying the SP's cookie; returns the last answer's status and body and the cookie.
+pub(crate) async fn follow(
+    mut url: reqwest::Url,
+    login_hint: &str,
+    mut cookie: Option<String>,
+) -> Result<(u16, String, Option<String>), StepError> {
+    if !login_hint.is_empty() {
+        url.query_pairs_mut().append_pair("login_hint", login_hint);
+    }
     let browser = reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
         .map_err(step_error)?;
-    let mut url = reqwest::Url::parse(&format!("{}/sso/oidc/{connection}/login", sp.origin()))
-        .map_err(step_error)?;
-    url.query_pairs_mut().append_pair("login_hint", &hint);
-    let mut cookie = None;
-    let mut last = None;
     for _ in 0..MOST_REDIRECTS {
         let mut request = browser.get(url.clone());
         if let Some(cookie) = &cookie {
@@ -205,13 +245,20 @@ async fn signs_in(world: &mut ScimWorld, user: String, other: String) -> Result<
             Some(next) => url = url.join(&next).map_err(step_error)?,
             None => {
                 let status = response.status().as_u16();
-                last = Some((status, response.text().await.map_err(step_error)?));
-                break;
+                return Ok((status, response.text().await.map_err(step_error)?, cookie));
             }
         }
     }
-    let (status, body) =
-        last.ok_or_else(|| StepError::Step("the sign-in redirected too often".into()))?;
+    Err(StepError::Step("the sign-in redirected too often".into()))
+}
+
+/// Keeps a sign-in's outcome: a session (200 from `/whoami` with a cookie) or the refusal.
+pub(crate) fn record_sign_in(
+    world: &mut ScimWorld,
+    status: u16,
+    body: String,
+    cookie: Option<String>,
+) -> Result<(), StepError> {
     let session: Option<(String, Value)> = match (status, cookie) {
         (200, Some(cookie)) => serde_json::from_str(&body)
             .ok()
@@ -229,7 +276,7 @@ async fn signs_in(world: &mut ScimWorld, user: String, other: String) -> Result<
     Ok(())
 }
 
-fn last_session(world: &ScimWorld) -> Result<&Value, StepError> {
+pub(crate) fn last_session(world: &ScimWorld) -> Result<&Value, StepError> {
     let sso = world.sso()?;
     match (&sso.last_refusal, sso.sessions.last()) {
         (None, Some((_, session))) => Ok(session),
@@ -244,12 +291,17 @@ fn last_session(world: &ScimWorld) -> Result<&Value, StepError> {
 
 #[then("the sign-in succeeds")]
 fn succeeds(world: &mut ScimWorld) -> Result<(), StepError> {
+    let protocol = if world.sso()?.saml.is_some() {
+        "saml"
+    } else {
+        "oidc"
+    };
     let session = last_session(world)?;
-    if session["protocol"] == "oidc" && session["subject"] == session["claims"]["sub"] {
+    if session["protocol"] == protocol && session["subject"] == session["claims"]["sub"] {
         Ok(())
     } else {
         Err(StepError::Expectation(format!(
-            "the SP's session is not an OIDC sign-in: {session}"
+            "the SP's session is not a {protocol} sign-in: {session}"
         )))
     }
 }

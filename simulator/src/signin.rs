@@ -1,31 +1,88 @@
-//! The provider's server-rendered pages: a plain sign-in screen marked as a simulator (one
-//! small POST form per user, so a client without JavaScript can sign in, and a username and
-//! password form), the signed-out page and error pages.
+//! The IdP's server-rendered pages, shared by the OpenID Connect provider and the SAML IdP: a
+//! plain sign-in screen marked as a simulator (one small POST form per user, so a client
+//! without JavaScript can sign in, and a username and password form), the signed-out page and
+//! error pages; and the check of what the sign-in form posted.
 
-use super::claims;
-use super::server::AuthorizationRequest;
-use crate::directory::Directory;
+use crate::directory::{Directory, DirectoryUser};
 use crate::html::escape;
+use crate::oidc::claims;
 use crate::persona::Persona;
 use std::fmt::Write as _;
+use subtle::ConstantTimeEq as _;
+
+/// What the sign-in form posts: `user` (a button of the user list) or `username` and
+/// `password`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct Credentials {
+    pub(crate) user: Option<String>,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+}
+
+/// The directory user whose sign-in name (what the persona sends as `userName`) is `name`, in
+/// any case.
+pub(crate) fn user_by_sign_in_name<'a>(
+    persona: &Persona,
+    directory: &'a Directory,
+    name: &str,
+) -> Option<&'a DirectoryUser> {
+    directory.users.iter().find(|user| {
+        claims::sign_in_name(persona, user)
+            .is_some_and(|candidate| candidate.eq_ignore_ascii_case(name.trim()))
+    })
+}
+
+/// The enabled user the form signs in, or the message the page shows: a user's password is
+/// its directory `password`, any non-empty one when it has none; disabled users are refused
+/// by the IdP itself.
+pub(crate) fn authenticate<'a>(
+    persona: &Persona,
+    directory: &'a Directory,
+    credentials: &Credentials,
+) -> Result<&'a DirectoryUser, String> {
+    let user = match (&credentials.user, &credentials.username) {
+        (Some(key), _) => directory.user(key),
+        (None, Some(name)) => {
+            let user = user_by_sign_in_name(persona, directory, name)
+                .ok_or("We couldn't find an account with that username.")?;
+            let typed = credentials.password.as_deref().unwrap_or_default();
+            let matches = match &user.password {
+                Some(expected) => bool::from(expected.as_bytes().ct_eq(typed.as_bytes())),
+                None => !typed.is_empty(),
+            };
+            if !matches {
+                return Err("Your username or password is incorrect.".into());
+            }
+            Some(user)
+        }
+        (None, None) => None,
+    };
+    let user = user.ok_or("Choose an account or enter a username.")?;
+    if !claims::is_enabled(persona, user) {
+        return Err(disabled_message(persona));
+    }
+    Ok(user)
+}
 
 /// The message a disabled user sees.
-pub(crate) fn disabled_message(persona: &Persona) -> String {
+fn disabled_message(persona: &Persona) -> String {
     format!(
         "{} refused the sign-in: this account is disabled.",
         persona.display_name
     )
 }
 
-/// The sign-in page for `request`, posting to `action`; `problem` is shown above the forms.
+/// The sign-in page posting to `action` with `hidden` fields (the pending request);
+/// `login_hint` fills the username, `problem` is shown above the forms.
 pub(crate) fn sign_in(
     persona: &Persona,
     directory: &Directory,
     action: &str,
-    request: &AuthorizationRequest,
+    hidden: &[(&str, Option<&str>)],
+    login_hint: Option<&str>,
     problem: Option<&str>,
 ) -> String {
-    let hidden = hidden_fields(request);
+    let hidden = hidden_fields(hidden);
     let mut out = String::new();
     let _ = write!(
         out,
@@ -69,7 +126,7 @@ pub(crate) fn sign_in(
          <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
          <button type=\"submit\">Sign in</button></form>\n</main></body></html>\n",
         action = escape(action),
-        hint = escape(request.login_hint.as_deref().unwrap_or_default()),
+        hint = escape(login_hint.unwrap_or_default()),
     );
     out
 }
@@ -94,24 +151,10 @@ pub(crate) fn error(message: &str) -> String {
     )
 }
 
-fn hidden_fields(request: &AuthorizationRequest) -> String {
-    let fields = [
-        ("response_type", Some(request.response_type.as_str())),
-        ("client_id", Some(request.client_id.as_str())),
-        ("redirect_uri", Some(request.redirect_uri.as_str())),
-        ("scope", Some(request.scope.as_str())),
-        ("state", request.state.as_deref()),
-        ("nonce", request.nonce.as_deref()),
-        ("code_challenge", request.code_challenge.as_deref()),
-        (
-            "code_challenge_method",
-            request.code_challenge_method.as_deref(),
-        ),
-        ("login_hint", request.login_hint.as_deref()),
-    ];
+fn hidden_fields(fields: &[(&str, Option<&str>)]) -> String {
     let mut out = String::new();
     for (name, value) in fields {
-        if let Some(value) = value {
+        if let Some(value) = *value {
             let _ = write!(
                 out,
                 "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",

@@ -1,0 +1,975 @@
+//! Sign-in at the reference SP with SAML 2.0, in-process on 127.0.0.1:0: the SP's metadata and
+//! AuthnRequest, responses a test IdP signs here (assertion, response or both), and the
+//! refusals of responses a careful SP must not accept, each with its reason.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Duration, Utc};
+use idpsim_reference_sp::{
+    DatabaseLocation, MatchingStrategy, RunningSp, SamlConnection, SamlConnectionError, SpConfig,
+};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use samael::attribute::{Attribute, AttributeValue};
+use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
+use samael::metadata::{EntityDescriptor, HTTP_POST_BINDING};
+use samael::schema::{
+    Assertion, AttributeStatement, AudienceRestriction, AuthnContext, AuthnContextClassRef,
+    AuthnRequest, AuthnStatement, Conditions, Issuer, Response, Status, StatusCode as SamlStatus,
+    StatusMessage, Subject, SubjectConfirmation, SubjectConfirmationData, SubjectNameID,
+};
+use samael::signature::{DigestAlgorithm, Signature};
+use samael::traits::ToXml;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::sync::LazyLock;
+
+const IDP_ENTITY_ID: &str = "https://idp.test/saml/metadata";
+const IDP_SSO_URL: &str = "https://idp.test/sso?tenant=acme";
+const EMAIL_ATTRIBUTE: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
+const NAME_ID: &str = "00u1adele";
+const EMAIL: &str = "adele.vance@acme.test";
+const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+/// An IdP signing key and its self-signed certificate.
+struct IdpKey {
+    key_der: Vec<u8>,
+    cert: CertificateDer,
+    cert_pem: String,
+}
+
+fn generate_key() -> IdpKey {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let params = rcgen::CertificateParams::new(vec!["idp.test".to_owned()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    IdpKey {
+        key_der: key.serialize_der(),
+        cert: CertificateDer::from(cert.der().to_vec()),
+        cert_pem: cert.pem(),
+    }
+}
+
+static KEY: LazyLock<IdpKey> = LazyLock::new(generate_key);
+static OTHER_KEY: LazyLock<IdpKey> = LazyLock::new(generate_key);
+
+async fn start_sp() -> RunningSp {
+    RunningSp::start(SpConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database: DatabaseLocation::Temporary,
+        bootstrap_token: None,
+    })
+    .await
+    .unwrap()
+}
+
+fn connection(id: &str, organization: Option<String>, idp_initiated: bool) -> SamlConnection {
+    SamlConnection {
+        id: id.to_owned(),
+        idp_entity_id: IDP_ENTITY_ID.to_owned(),
+        idp_sso_url: IDP_SSO_URL.to_owned(),
+        idp_certificates: vec![KEY.cert_pem.clone()],
+        organization,
+        matching: MatchingStrategy::OidcEmailToScimUsername,
+        claim_attributes: BTreeMap::from([("email".to_owned(), EMAIL_ATTRIBUTE.to_owned())]),
+        accept_idp_initiated: idp_initiated,
+    }
+}
+
+/// An SP with the connection `acme` (SP-initiated only).
+async fn sp_with_connection() -> RunningSp {
+    let sp = start_sp().await;
+    sp.add_saml_connection(connection("acme", None, false))
+        .unwrap();
+    sp
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    assert!(
+        response.status().is_redirection(),
+        "expected a redirect, got {}",
+        response.status()
+    );
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// A started SP-initiated sign-in: the AuthnRequest the SP sent and its RelayState.
+struct Started {
+    request: AuthnRequest,
+    relay_state: String,
+    url: reqwest::Url,
+}
+
+async fn begin(sp: &RunningSp, connection: &str, login_hint: Option<&str>) -> Started {
+    let mut login = browser().get(format!("{}/sso/saml/{connection}/login", sp.origin()));
+    if let Some(hint) = login_hint {
+        login = login.query(&[("login_hint", hint)]);
+    }
+    let url = reqwest::Url::parse(&location(&login.send().await.unwrap())).unwrap();
+    let parameter = |name: &str| {
+        url.query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_else(|| panic!("no {name} in {url}"))
+    };
+    let deflated = STANDARD.decode(parameter("SAMLRequest")).unwrap();
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(deflated.as_slice())
+        .read_to_string(&mut xml)
+        .unwrap();
+    Started {
+        request: xml.parse().unwrap(),
+        relay_state: parameter("RelayState"),
+        url,
+    }
+}
+
+/// What the test IdP asserts; `valid` gives a response the SP accepts.
+#[derive(Clone)]
+struct Asserted {
+    in_response_to: Option<String>,
+    destination: Option<String>,
+    issuer: String,
+    audience: String,
+    recipient: String,
+    name_id: String,
+    email: String,
+    not_before: DateTime<Utc>,
+    not_on_or_after: DateTime<Utc>,
+    confirmation_not_on_or_after: DateTime<Utc>,
+}
+
+impl Asserted {
+    fn valid(sp: &RunningSp, connection: &str, in_response_to: Option<&str>) -> Asserted {
+        let now = Utc::now();
+        Asserted {
+            in_response_to: in_response_to.map(str::to_owned),
+            destination: Some(sp.saml_acs_url(connection)),
+            issuer: IDP_ENTITY_ID.to_owned(),
+            audience: sp.saml_entity_id(connection),
+            recipient: sp.saml_acs_url(connection),
+            name_id: NAME_ID.to_owned(),
+            email: EMAIL.to_owned(),
+            not_before: now - Duration::seconds(5),
+            not_on_or_after: now + Duration::minutes(5),
+            confirmation_not_on_or_after: now + Duration::minutes(5),
+        }
+    }
+}
+
+fn success() -> Option<Status> {
+    Some(Status {
+        status_code: SamlStatus {
+            value: Some(SUCCESS.to_owned()),
+        },
+        status_message: None,
+        status_detail: None,
+    })
+}
+
+fn issuer(value: &str) -> Issuer {
+    Issuer {
+        value: Some(value.to_owned()),
+        ..Issuer::default()
+    }
+}
+
+fn string_value(value: &str) -> AttributeValue {
+    AttributeValue {
+        attribute_type: Some("xs:string".to_owned()),
+        value: Some(value.to_owned()),
+    }
+}
+
+fn assertion(asserted: &Asserted) -> Assertion {
+    Assertion {
+        id: samael::crypto::gen_saml_assertion_id(),
+        issue_instant: Utc::now(),
+        version: "2.0".to_owned(),
+        issuer: issuer(&asserted.issuer),
+        signature: None,
+        subject: Some(Subject {
+            name_id: Some(SubjectNameID {
+                format: Some(EMAIL_FORMAT.to_owned()),
+                value: asserted.name_id.clone(),
+            }),
+            subject_confirmations: Some(vec![SubjectConfirmation {
+                method: Some("urn:oasis:names:tc:SAML:2.0:cm:bearer".to_owned()),
+                name_id: None,
+                subject_confirmation_data: Some(SubjectConfirmationData {
+                    not_before: None,
+                    not_on_or_after: Some(asserted.confirmation_not_on_or_after),
+                    recipient: Some(asserted.recipient.clone()),
+                    in_response_to: asserted.in_response_to.clone(),
+                    address: None,
+                    content: None,
+                }),
+            }]),
+        }),
+        conditions: Some(Conditions {
+            not_before: Some(asserted.not_before),
+            not_on_or_after: Some(asserted.not_on_or_after),
+            audience_restrictions: Some(vec![AudienceRestriction {
+                audience: vec![asserted.audience.clone()],
+            }]),
+            one_time_use: None,
+            proxy_restriction: None,
+        }),
+        authn_statements: Some(vec![AuthnStatement {
+            authn_instant: Some(Utc::now()),
+            session_index: Some("_session-7".to_owned()),
+            session_not_on_or_after: None,
+            subject_locality: None,
+            authn_context: Some(AuthnContext {
+                value: Some(AuthnContextClassRef {
+                    value: Some(
+                        "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+                            .to_owned(),
+                    ),
+                }),
+            }),
+        }]),
+        attribute_statements: Some(vec![AttributeStatement {
+            attributes: vec![
+                Attribute {
+                    friendly_name: None,
+                    name: Some(EMAIL_ATTRIBUTE.to_owned()),
+                    name_format: None,
+                    values: vec![string_value(&asserted.email)],
+                },
+                Attribute {
+                    friendly_name: None,
+                    name: Some("groups".to_owned()),
+                    name_format: None,
+                    values: vec![string_value("staff"), string_value("admins")],
+                },
+            ],
+        }]),
+    }
+}
+
+fn response(asserted: &Asserted) -> Response {
+    Response {
+        id: samael::crypto::gen_saml_response_id(),
+        in_response_to: asserted.in_response_to.clone(),
+        version: "2.0".to_owned(),
+        issue_instant: Utc::now(),
+        destination: asserted.destination.clone(),
+        consent: None,
+        issuer: Some(issuer(&asserted.issuer)),
+        signature: None,
+        status: success(),
+        encrypted_assertion: None,
+        assertion: Some(assertion(asserted)),
+    }
+}
+
+/// What the IdP signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signed {
+    Assertion,
+    Response,
+    Both,
+    Nothing,
+}
+
+fn template(id: &str, key: &IdpKey) -> Signature {
+    let mut signature = Signature::template(id, &key.cert);
+    signature.signed_info.reference[0].digest_method.algorithm = DigestAlgorithm::Sha256;
+    signature
+}
+
+/// The response as the IdP sends it: signed as asked (SHA-256 digests; two passes for both).
+fn sign(mut response: Response, signed: Signed, key: &IdpKey) -> String {
+    if let (Signed::Assertion | Signed::Both, Some(assertion)) = (signed, &mut response.assertion) {
+        assertion.signature = Some(template(&assertion.id, key));
+    }
+    if signed == Signed::Response {
+        response.signature = Some(template(&response.id, key));
+    }
+    let mut xml = response.to_string().unwrap();
+    if signed != Signed::Nothing {
+        xml = Crypto::sign_xml(&xml, &key.key_der).unwrap();
+    }
+    if signed == Signed::Both {
+        let at = xml.find("</saml2:Issuer>").unwrap() + "</saml2:Issuer>".len();
+        xml.insert_str(at, &template(&response.id, key).to_string().unwrap());
+        xml = Crypto::sign_xml(&xml, &key.key_der).unwrap();
+    }
+    xml
+}
+
+/// Posts `xml` to the connection's ACS as the browser would.
+async fn post(
+    sp: &RunningSp,
+    connection: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+) -> reqwest::Response {
+    let mut form = vec![("SAMLResponse", STANDARD.encode(xml))];
+    if let Some(relay_state) = relay_state {
+        form.push(("RelayState", relay_state.to_owned()));
+    }
+    browser()
+        .post(sp.saml_acs_url(connection))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The session cookie of an accepted response (after checking its attributes).
+fn accepted(response: &reqwest::Response) -> String {
+    assert_eq!(location(response), "/whoami");
+    let set_cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn whoami(sp: &RunningSp, cookie: &str) -> (StatusCode, Value) {
+    let response = browser()
+        .get(format!("{}/whoami", sp.origin()))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+/// Asserts a 401 whose reason contains `reason`; returns the body.
+async fn assert_refused(response: reqwest::Response, reason: &str) -> String {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body.contains(reason),
+        "expected the reason {reason:?}, got: {body}"
+    );
+    assert!(body.starts_with("Sign-in refused: "), "{body}");
+    body
+}
+
+/// Starts a sign-in at `acme`, lets `change` alter the IdP's answer, signs it as asked and
+/// posts it with the right RelayState.
+async fn answer(
+    sp: &RunningSp,
+    signed: Signed,
+    change: impl FnOnce(&mut Asserted),
+) -> reqwest::Response {
+    let started = begin(sp, "acme", None).await;
+    let mut asserted = Asserted::valid(sp, "acme", Some(&started.request.id));
+    change(&mut asserted);
+    let xml = sign(response(&asserted), signed, &KEY);
+    post(sp, "acme", &xml, Some(&started.relay_state)).await
+}
+
+/// Like [`answer`], with `alter` changing the Response itself before it is signed.
+async fn answer_altered(
+    sp: &RunningSp,
+    signed: Signed,
+    alter: impl FnOnce(&mut Response),
+) -> reqwest::Response {
+    let started = begin(sp, "acme", None).await;
+    let mut response = response(&Asserted::valid(sp, "acme", Some(&started.request.id)));
+    alter(&mut response);
+    let xml = sign(response, signed, &KEY);
+    post(sp, "acme", &xml, Some(&started.relay_state)).await
+}
+
+/// The assertion of a Response built here.
+fn assertion_of(response: &mut Response) -> &mut Assertion {
+    response.assertion.as_mut().unwrap()
+}
+
+/// Creates a user in `token`'s organization through the SCIM API.
+async fn create_user(sp: &RunningSp, token: &str, user_name: &str, active: bool) {
+    let created = reqwest::Client::new()
+        .post(format!("{}/Users", sp.base_url()))
+        .bearer_auth(token)
+        .header("content-type", "application/scim+json")
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": user_name,
+            "active": active,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn metadata_describes_the_sp() {
+    let sp = sp_with_connection().await;
+    let response = browser()
+        .get(format!("{}/sso/saml/acme/metadata", sp.origin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/samlmetadata+xml"
+    );
+    let metadata: EntityDescriptor = response.text().await.unwrap().parse().unwrap();
+    assert_eq!(
+        metadata.entity_id.as_deref(),
+        Some(sp.saml_entity_id("acme").as_str())
+    );
+    assert_eq!(
+        sp.saml_entity_id("acme"),
+        format!("{}/sso/saml/acme/metadata", sp.origin())
+    );
+    let descriptors = metadata.sp_sso_descriptors.unwrap();
+    let [descriptor] = descriptors.as_slice() else {
+        panic!("one SPSSODescriptor expected: {descriptors:?}");
+    };
+    assert_eq!(descriptor.authn_requests_signed, Some(false));
+    assert_eq!(descriptor.want_assertions_signed, Some(true));
+    let [acs] = descriptor.assertion_consumer_services.as_slice() else {
+        panic!("one ACS expected");
+    };
+    assert_eq!(acs.binding, HTTP_POST_BINDING);
+    assert_eq!(acs.location, sp.saml_acs_url("acme"));
+    assert_eq!(
+        sp.saml_acs_url("acme"),
+        format!("{}/sso/saml/acme/acs", sp.origin())
+    );
+    let unknown = browser()
+        .get(format!("{}/sso/saml/nope/metadata", sp.origin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn login_sends_an_authn_request_over_the_redirect_binding() {
+    let sp = sp_with_connection().await;
+    let started = begin(&sp, "acme", Some("adele.vance@acme.test")).await;
+    let url = &started.url;
+    assert_eq!(
+        format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap(),
+            url.path()
+        ),
+        "https://idp.test/sso"
+    );
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert!(
+        query.contains(&("tenant".into(), "acme".into())),
+        "{query:?}"
+    );
+    assert!(
+        query.contains(&("login_hint".into(), "adele.vance@acme.test".into())),
+        "{query:?}"
+    );
+    let request = &started.request;
+    assert!(request.id.starts_with('_'), "{}", request.id);
+    assert!(request.id.len() > 20, "{}", request.id);
+    assert_eq!(request.version, "2.0");
+    assert_eq!(request.destination.as_deref(), Some(IDP_SSO_URL));
+    assert_eq!(
+        request.issuer_value().as_deref(),
+        Some(sp.saml_entity_id("acme").as_str())
+    );
+    assert_eq!(
+        request.assertion_consumer_service_url.as_deref(),
+        Some(sp.saml_acs_url("acme").as_str())
+    );
+    assert_eq!(request.protocol_binding.as_deref(), Some(HTTP_POST_BINDING));
+    assert!((Utc::now() - request.issue_instant).num_seconds().abs() < 60);
+    assert!(started.relay_state.len() >= 32);
+    // Each sign-in gets its own request ID and RelayState.
+    let again = begin(&sp, "acme", None).await;
+    assert_ne!(again.request.id, request.id);
+    assert_ne!(again.relay_state, started.relay_state);
+    assert!(again.url.query_pairs().all(|(key, _)| key != "login_hint"));
+    let unknown = browser()
+        .get(format!("{}/sso/saml/nope/login", sp.origin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_signed_assertion_a_signed_response_or_both_sign_the_user_in() {
+    let sp = sp_with_connection().await;
+    for signed in [Signed::Assertion, Signed::Response, Signed::Both] {
+        let cookie = accepted(&answer(&sp, signed, |_| {}).await);
+        let (status, session) = whoami(&sp, &cookie).await;
+        assert_eq!(status, StatusCode::OK, "{signed:?}: {session}");
+        assert_eq!(session["protocol"], "saml", "{signed:?}");
+        assert_eq!(session["connection"], "acme");
+        assert_eq!(session["subject"], NAME_ID);
+        let claims = &session["claims"];
+        assert_eq!(claims["sub"], NAME_ID);
+        assert_eq!(claims["email"], EMAIL);
+        assert_eq!(claims[EMAIL_ATTRIBUTE], EMAIL);
+        assert_eq!(claims["groups"], json!(["staff", "admins"]));
+        assert_eq!(claims["name_id_format"], EMAIL_FORMAT);
+        assert_eq!(claims["session_index"], "_session-7");
+        assert_eq!(session["scim_user"], Value::Null);
+    }
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_paired_connection_matches_the_scim_user_and_refuses_inactive_or_missing_ones() {
+    let sp = start_sp().await;
+    let acme = sp.create_organization("Acme").await.unwrap();
+    sp.add_saml_connection(connection("acme", Some(acme.id.clone()), false))
+        .unwrap();
+    // No SCIM user yet: "in the SSO app but not in the SCIM app".
+    assert_refused(
+        answer(&sp, Signed::Assertion, |_| {}).await,
+        "ScimUserNotActive: no SCIM user matches",
+    )
+    .await;
+    create_user(&sp, &acme.token, EMAIL, true).await;
+    create_user(&sp, &acme.token, "megan.bowen@acme.test", false).await;
+    let cookie = accepted(&answer(&sp, Signed::Assertion, |_| {}).await);
+    let (status, session) = whoami(&sp, &cookie).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["scim_user"]["user_name"], EMAIL);
+    assert_eq!(session["organization"], acme.id.as_str());
+    assert_eq!(session["matching"], "OidcEmailToScimUsername");
+    assert_refused(
+        answer(&sp, Signed::Assertion, |asserted| {
+            asserted.email = "megan.bowen@acme.test".into();
+        })
+        .await,
+        "ScimUserNotActive: the SCIM user megan.bowen@acme.test",
+    )
+    .await;
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn idp_initiated_responses_are_accepted_only_when_the_connection_allows_them() {
+    let sp = start_sp().await;
+    sp.add_saml_connection(connection("open", None, true))
+        .unwrap();
+    sp.add_saml_connection(connection("closed", None, false))
+        .unwrap();
+    for (id, allowed) in [("open", true), ("closed", false)] {
+        let asserted = Asserted::valid(&sp, id, None);
+        let xml = sign(response(&asserted), Signed::Assertion, &KEY);
+        let answer = post(&sp, id, &xml, Some("https://app.test/deep/link")).await;
+        if allowed {
+            let cookie = accepted(&answer);
+            let (status, session) = whoami(&sp, &cookie).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(session["connection"], "open");
+        } else {
+            assert_refused(answer, "unsolicited response").await;
+        }
+    }
+    // An answer to an AuthnRequest is still accepted where IdP-initiated sign-in is allowed.
+    let started = begin(&sp, "open", None).await;
+    let asserted = Asserted::valid(&sp, "open", Some(&started.request.id));
+    let xml = sign(response(&asserted), Signed::Response, &KEY);
+    accepted(&post(&sp, "open", &xml, Some(&started.relay_state)).await);
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn unsigned_and_badly_signed_responses_are_refused() {
+    let sp = sp_with_connection().await;
+    assert_refused(
+        answer(&sp, Signed::Nothing, |_| {}).await,
+        "unsigned: neither the Response nor the Assertion is signed",
+    )
+    .await;
+    // Signed by another key, whose certificate travels in the KeyInfo.
+    let started = begin(&sp, "acme", None).await;
+    let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+    let xml = sign(response(&asserted), Signed::Assertion, &OTHER_KEY);
+    assert_refused(
+        post(&sp, "acme", &xml, Some(&started.relay_state)).await,
+        "bad signature: signed with a certificate that is not one of the connection's",
+    )
+    .await;
+    // The NameID edited after signing.
+    for signed in [Signed::Assertion, Signed::Response] {
+        let started = begin(&sp, "acme", None).await;
+        let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+        let xml = sign(response(&asserted), signed, &KEY).replace(NAME_ID, "00u1admin");
+        assert!(xml.contains("00u1admin"));
+        assert_refused(
+            post(&sp, "acme", &xml, Some(&started.relay_state)).await,
+            "bad signature: it does not verify with the connection's certificates",
+        )
+        .await;
+    }
+    // A SHA-1 digest (samael's template default).
+    let started = begin(&sp, "acme", None).await;
+    let mut unsafe_response = response(&Asserted::valid(&sp, "acme", Some(&started.request.id)));
+    if let Some(assertion) = &mut unsafe_response.assertion {
+        assertion.signature = Some(Signature::template(&assertion.id, &KEY.cert));
+    }
+    let xml = Crypto::sign_xml(unsafe_response.to_string().unwrap(), &KEY.key_der).unwrap();
+    assert_refused(
+        post(&sp, "acme", &xml, Some(&started.relay_state)).await,
+        "signature algorithm not allowed: DigestMethod http://www.w3.org/2000/09/xmldsig#sha1",
+    )
+    .await;
+    sp.shutdown().await;
+}
+
+/// The signed assertion of `xml` (a response whose assertion alone is signed) and where it is.
+fn signed_assertion(xml: &str) -> (usize, usize) {
+    let start = xml.find("<saml2:Assertion").unwrap();
+    let end = xml.find("</saml2:Assertion>").unwrap() + "</saml2:Assertion>".len();
+    (start, end)
+}
+
+#[tokio::test]
+async fn signature_wrapping_is_refused() {
+    let sp = sp_with_connection().await;
+    let evil = |sp: &RunningSp, request_id: &str| {
+        let mut asserted = Asserted::valid(sp, "acme", Some(request_id));
+        asserted.name_id = "00u1admin".into();
+        asserted.email = "admin@acme.test".into();
+        assertion(&asserted).to_string().unwrap()
+    };
+    // The signed assertion moved into Extensions, an unsigned one in its place.
+    let started = begin(&sp, "acme", None).await;
+    let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+    let xml = sign(response(&asserted), Signed::Assertion, &KEY);
+    let (start, end) = signed_assertion(&xml);
+    let wrapped = format!(
+        "{}<saml2p:Extensions>{}</saml2p:Extensions>{}{}",
+        &xml[..start],
+        &xml[start..end],
+        evil(&sp, &started.request.id),
+        &xml[end..]
+    );
+    assert_refused(
+        post(&sp, "acme", &wrapped, Some(&started.relay_state)).await,
+        "XML signature wrapping: an Assertion inside Extensions",
+    )
+    .await;
+    // An unsigned assertion next to the signed one, before or after it.
+    for before in [true, false] {
+        let started = begin(&sp, "acme", None).await;
+        let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+        let xml = sign(response(&asserted), Signed::Assertion, &KEY);
+        let (start, end) = signed_assertion(&xml);
+        let at = if before { start } else { end };
+        let mut doubled = xml.clone();
+        doubled.insert_str(at, &evil(&sp, &started.request.id));
+        assert_refused(
+            post(&sp, "acme", &doubled, Some(&started.relay_state)).await,
+            "XML signature wrapping: 2 assertions in one response",
+        )
+        .await;
+    }
+    // Nobody was signed in as the evil user along the way.
+    let (status, _) = whoami(&sp, "idpsim_session=none").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn conditions_and_subject_confirmation_are_enforced() {
+    let sp = sp_with_connection().await;
+    let now = Utc::now();
+    type Change = fn(&mut Asserted, DateTime<Utc>);
+    let cases: [(&str, Change); 6] = [
+        ("expired: the Conditions ended", |a, now| {
+            a.not_on_or_after = now - Duration::minutes(10);
+        }),
+        ("not yet valid: the Conditions hold from", |a, now| {
+            a.not_before = now + Duration::minutes(10);
+        }),
+        ("expired: the SubjectConfirmationData ended", |a, now| {
+            a.confirmation_not_on_or_after = now - Duration::minutes(10);
+        }),
+        ("wrong audience", |a, _| {
+            a.audience = "https://other-sp.test/metadata".into();
+        }),
+        ("wrong recipient", |a, _| {
+            a.recipient = "https://other-sp.test/acs".into();
+        }),
+        ("wrong issuer", |a, _| {
+            a.issuer = "https://evil-idp.test".into();
+        }),
+    ];
+    for signed in [Signed::Assertion, Signed::Response] {
+        for (reason, change) in &cases {
+            let response = answer(&sp, signed, |asserted| change(asserted, now)).await;
+            assert_refused(response, reason).await;
+        }
+    }
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn destination_and_in_response_to_are_enforced() {
+    let sp = sp_with_connection().await;
+    for signed in [Signed::Assertion, Signed::Response] {
+        assert_refused(
+            answer(&sp, signed, |asserted| {
+                asserted.destination = Some("https://other-sp.test/acs".into());
+            })
+            .await,
+            "wrong destination",
+        )
+        .await;
+        assert_refused(
+            answer(&sp, signed, |asserted| {
+                asserted.in_response_to = Some("_never-sent".into());
+            })
+            .await,
+            "unknown InResponseTo \"_never-sent\"",
+        )
+        .await;
+    }
+    // The RelayState must be the one sent with the request.
+    let started = begin(&sp, "acme", None).await;
+    let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+    let xml = sign(response(&asserted), Signed::Assertion, &KEY);
+    assert_refused(
+        post(&sp, "acme", &xml, Some("forged")).await,
+        "the RelayState is not the one sent",
+    )
+    .await;
+    // A request is bound to its connection.
+    sp.add_saml_connection(connection("globex", None, false))
+        .unwrap();
+    let started = begin(&sp, "globex", None).await;
+    let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+    let xml = sign(response(&asserted), Signed::Assertion, &KEY);
+    assert_refused(
+        post(&sp, "acme", &xml, Some(&started.relay_state)).await,
+        "answers an AuthnRequest of connection `globex`, not `acme`",
+    )
+    .await;
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_replayed_response_is_refused() {
+    let sp = sp_with_connection().await;
+    let started = begin(&sp, "acme", None).await;
+    let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+    let xml = sign(response(&asserted), Signed::Both, &KEY);
+    accepted(&post(&sp, "acme", &xml, Some(&started.relay_state)).await);
+    assert_refused(
+        post(&sp, "acme", &xml, Some(&started.relay_state)).await,
+        "replayed assertion",
+    )
+    .await;
+    // Also where IdP-initiated sign-in is allowed (no request to use up).
+    sp.add_saml_connection(connection("open", None, true))
+        .unwrap();
+    let xml = sign(
+        response(&Asserted::valid(&sp, "open", None)),
+        Signed::Assertion,
+        &KEY,
+    );
+    accepted(&post(&sp, "open", &xml, None).await);
+    assert_refused(post(&sp, "open", &xml, None).await, "replayed assertion").await;
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_doctype_is_refused_before_any_entity_is_read() {
+    let sp = sp_with_connection().await;
+    let directory = tempfile::tempdir().unwrap();
+    let secret = directory.path().join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET-XXE-CONTENT").unwrap();
+    let started = begin(&sp, "acme", None).await;
+    let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+    let xml = sign(response(&asserted), Signed::Assertion, &KEY);
+    let body_start = xml.find("?>").unwrap() + 2;
+    let xxe = format!(
+        "{}<!DOCTYPE saml2p:Response [<!ENTITY xxe SYSTEM \"file://{}\">]>{}",
+        &xml[..body_start],
+        secret.display(),
+        xml[body_start..].replace(NAME_ID, "&xxe;")
+    );
+    let body = assert_refused(
+        post(&sp, "acme", &xxe, Some(&started.relay_state)).await,
+        "DOCTYPE/DTD not allowed",
+    )
+    .await;
+    assert!(!body.contains("TOP-SECRET"), "{body}");
+    // An undeclared entity without a DOCTYPE is refused too.
+    let started = begin(&sp, "acme", None).await;
+    let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+    let xml = sign(response(&asserted), Signed::Assertion, &KEY).replace(NAME_ID, "&xxe;");
+    assert_refused(
+        post(&sp, "acme", &xml, Some(&started.relay_state)).await,
+        "the entity reference &xxe;",
+    )
+    .await;
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_idp_error_status_is_refused_with_its_code() {
+    let sp = sp_with_connection().await;
+    let started = begin(&sp, "acme", None).await;
+    let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+    let mut failed = response(&asserted);
+    failed.assertion = None;
+    failed.status = Some(Status {
+        status_code: SamlStatus {
+            value: Some("urn:oasis:names:tc:SAML:2.0:status:Responder".to_owned()),
+        },
+        status_message: Some(StatusMessage {
+            value: Some("the user is not assigned to the application".to_owned()),
+        }),
+        status_detail: None,
+    });
+    assert_refused(
+        post(
+            &sp,
+            "acme",
+            &failed.to_string().unwrap(),
+            Some(&started.relay_state),
+        )
+        .await,
+        "the IdP answered with status urn:oasis:names:tc:SAML:2.0:status:Responder (the user \
+         is not assigned to the application)",
+    )
+    .await;
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_needs_a_usable_certificate() {
+    let sp = start_sp().await;
+    let mut without = connection("bare", None, false);
+    without.idp_certificates.clear();
+    assert_eq!(
+        sp.add_saml_connection(without),
+        Err(SamlConnectionError::NoCertificate("bare".into()))
+    );
+    let mut garbage = connection("garbage", None, false);
+    garbage.idp_certificates.push("not a certificate".into());
+    assert!(matches!(
+        sp.add_saml_connection(garbage),
+        Err(SamlConnectionError::Certificate { index: 1, .. })
+    ));
+    let missing = browser()
+        .get(format!("{}/sso/saml/bare/login", sp.origin()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // A rollover: responses signed by either certificate are accepted.
+    let mut rollover = connection("acme", None, false);
+    rollover.idp_certificates = vec![OTHER_KEY.cert_pem.clone(), KEY.cert_pem.clone()];
+    sp.add_saml_connection(rollover).unwrap();
+    for key in [&*KEY, &*OTHER_KEY] {
+        let started = begin(&sp, "acme", None).await;
+        let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+        let xml = sign(response(&asserted), Signed::Assertion, key);
+        accepted(&post(&sp, "acme", &xml, Some(&started.relay_state)).await);
+    }
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_assertion_needs_conditions_for_this_sp_and_a_bearer_confirmation_for_this_request() {
+    let sp = sp_with_connection().await;
+    let other_audience = AudienceRestriction {
+        audience: vec!["https://other-sp.test/metadata".into()],
+    };
+    assert_refused(
+        answer_altered(&sp, Signed::Assertion, |response| {
+            assertion_of(response).conditions = None;
+        })
+        .await,
+        "the assertion has no Conditions",
+    )
+    .await;
+    assert_refused(
+        answer_altered(&sp, Signed::Assertion, |response| {
+            let conditions = assertion_of(response).conditions.as_mut().unwrap();
+            conditions.audience_restrictions = None;
+        })
+        .await,
+        "wrong audience: the assertion has no AudienceRestriction",
+    )
+    .await;
+    // Every AudienceRestriction must hold, not just one (SAML Core §2.5.1.4).
+    assert_refused(
+        answer_altered(&sp, Signed::Assertion, |response| {
+            let conditions = assertion_of(response).conditions.as_mut().unwrap();
+            conditions
+                .audience_restrictions
+                .as_mut()
+                .unwrap()
+                .push(other_audience);
+        })
+        .await,
+        "wrong audience: the AudienceRestriction does not name",
+    )
+    .await;
+    assert_refused(
+        answer_altered(&sp, Signed::Assertion, |response| {
+            let subject = assertion_of(response).subject.as_mut().unwrap();
+            subject.subject_confirmations.as_mut().unwrap()[0].method =
+                Some("urn:oasis:names:tc:SAML:2.0:cm:holder-of-key".into());
+        })
+        .await,
+        "no usable bearer SubjectConfirmation",
+    )
+    .await;
+    // The signed assertion answers another request than the (unsigned) Response says.
+    assert_refused(
+        answer_altered(&sp, Signed::Assertion, |response| {
+            let subject = assertion_of(response).subject.as_mut().unwrap();
+            let confirmation = &mut subject.subject_confirmations.as_mut().unwrap()[0];
+            confirmation
+                .subject_confirmation_data
+                .as_mut()
+                .unwrap()
+                .in_response_to = Some("_another-request".into());
+        })
+        .await,
+        "InResponseTo mismatch",
+    )
+    .await;
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_comment_that_keeps_the_signature_valid_is_refused() {
+    let sp = sp_with_connection().await;
+    // Exclusive c14n drops comments, so the signature still verifies; an SP reading only the
+    // first text node would see another NameID.
+    let started = begin(&sp, "acme", None).await;
+    let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+    let xml =
+        sign(response(&asserted), Signed::Assertion, &KEY).replace(NAME_ID, "00u1<!-- -->adele");
+    assert_refused(
+        post(&sp, "acme", &xml, Some(&started.relay_state)).await,
+        "the SAML response contains a comment, which is not allowed",
+    )
+    .await;
+    sp.shutdown().await;
+}

@@ -1,0 +1,544 @@
+//! One persona's SAML 2.0 IdP over HTTP: metadata, the SSO endpoint for AuthnRequests over
+//! HTTP-Redirect (deflated) and HTTP-POST, the sign-in page (or the test mode that signs in the
+//! `login_hint` user), IdP-initiated responses, and the Response posted to the SP's ACS by an
+//! auto-submitting form with the RelayState unchanged.
+
+use super::assertion::{self, Audience, Issuing};
+use super::credential::SamlCredential;
+use crate::directory::{Directory, DirectoryUser};
+use crate::html::escape;
+use crate::oidc::Clock;
+use crate::persona::Persona;
+use crate::signin;
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use chrono::{DateTime, Duration, Utc};
+use samael::schema::AuthnRequest;
+use std::collections::HashMap;
+use std::io::Read as _;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The HTTP-Redirect binding.
+pub const REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+/// The HTTP-POST binding.
+pub const POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+
+/// The largest AuthnRequest accepted, inflated.
+const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+
+/// How long a sign-in page stays usable.
+const PENDING_LIFETIME: Duration = Duration::minutes(10);
+
+/// An SP registered with the IdP (`--sp ENTITY_ID=ACS_URL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceProvider {
+    /// The SP's entity ID.
+    pub entity_id: String,
+    /// Where its Responses are posted.
+    pub acs_url: String,
+}
+
+impl ServiceProvider {
+    /// Parses `ENTITY_ID=ACS_URL`.
+    pub fn parse(text: &str) -> Result<ServiceProvider, String> {
+        match text.rsplit_once('=') {
+            Some((entity_id, acs_url))
+                if !entity_id.is_empty() && reqwest::Url::parse(acs_url).is_ok() =>
+            {
+                Ok(ServiceProvider {
+                    entity_id: entity_id.to_owned(),
+                    acs_url: acs_url.to_owned(),
+                })
+            }
+            _ => Err(format!(
+                "`{text}` is not ENTITY_ID=ACS_URL (e.g. https://app.example/saml=http://127.0.0.1:3000/acs)"
+            )),
+        }
+    }
+}
+
+/// How one persona's SAML IdP runs.
+#[derive(Clone)]
+pub struct SamlIdpConfig {
+    /// `http://127.0.0.1:PORT` the IdP is served at (no trailing slash).
+    pub base_url: String,
+    /// The simulated tenant (`{tenant}` of the entity ID and SSO URL templates).
+    pub tenant: String,
+    /// The registered SPs.
+    pub service_providers: Vec<ServiceProvider>,
+    /// Only registered SPs are answered (`--strict-sp`); otherwise any SP is, with the
+    /// AuthnRequest's issuer as the audience and its ACS URL as the destination.
+    pub strict: bool,
+    /// Test mode: a request with a `login_hint` signs that user in without a page.
+    pub auto_login: bool,
+    /// The clock.
+    pub clock: Clock,
+}
+
+/// A sign-in waiting on the page.
+#[derive(Debug, Clone)]
+struct PendingLogin {
+    audience: Audience,
+    relay_state: Option<String>,
+    started: DateTime<Utc>,
+}
+
+/// One persona's SAML IdP over one directory.
+pub struct SamlIdp {
+    persona: Persona,
+    directory: Arc<Directory>,
+    credential: SamlCredential,
+    config: SamlIdpConfig,
+    entity_id: String,
+    sso_path: String,
+    pending: Mutex<HashMap<String, PendingLogin>>,
+}
+
+impl std::fmt::Debug for SamlIdp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SamlIdp")
+            .field("persona", &self.persona.name)
+            .field("entity_id", &self.entity_id)
+            .finish()
+    }
+}
+
+/// The local path of `persona`'s SSO endpoint: its `sso_url` template with `{tenant}` filled;
+/// an absolute template keeps its path under `/{persona name}` (Entra's
+/// `/entra/{tenant}/saml2`), a template that is a path already is used as it is.
+pub fn local_sso_path(persona: &Persona, tenant: &str) -> String {
+    let template = persona.saml.sso_url.value.replace("{tenant}", tenant);
+    if template.starts_with('/') {
+        return template;
+    }
+    let path = reqwest::Url::parse(&template)
+        .map(|url| url.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    format!("/{}{path}", persona.name)
+}
+
+impl SamlIdp {
+    /// The IdP of `persona` over `directory`, signing with `credential`.
+    pub fn new(
+        persona: Persona,
+        directory: Arc<Directory>,
+        credential: SamlCredential,
+        config: SamlIdpConfig,
+    ) -> SamlIdp {
+        let entity_id = persona
+            .saml
+            .entity_id
+            .value
+            .replace("{tenant}", &config.tenant);
+        let sso_path = local_sso_path(&persona, &config.tenant);
+        SamlIdp {
+            persona,
+            directory,
+            credential,
+            config,
+            entity_id,
+            sso_path,
+            pending: Mutex::default(),
+        }
+    }
+
+    /// The IdP's entity ID (the `Issuer` of its Responses).
+    pub fn entity_id(&self) -> &str {
+        &self.entity_id
+    }
+
+    /// The SSO endpoint (both bindings).
+    pub fn sso_url(&self) -> String {
+        format!("{}{}", self.base(), self.sso_path)
+    }
+
+    /// The metadata document's URL.
+    pub fn metadata_url(&self) -> String {
+        format!("{}/metadata", self.sso_url())
+    }
+
+    /// The URL that starts an IdP-initiated login: `?sp=ENTITY_ID` and, for an SP that is not
+    /// registered, `&acs=URL`; `login_hint` and `RelayState` are optional.
+    pub fn initiate_url(&self) -> String {
+        format!("{}/initiate", self.sso_url())
+    }
+
+    /// The signing certificate as PEM.
+    pub fn certificate_pem(&self) -> &str {
+        self.credential.certificate_pem()
+    }
+
+    fn base(&self) -> &str {
+        self.config.base_url.trim_end_matches('/')
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        (self.config.clock)()
+    }
+
+    /// The IdP's routes.
+    pub fn router(self: Arc<Self>) -> Router {
+        let sso = self.sso_path.clone();
+        Router::new()
+            .route(&sso, get(sso_redirect).post(sso_post))
+            .route(&format!("{sso}/metadata"), get(metadata))
+            .route(&format!("{sso}/login"), axum::routing::post(login))
+            .route(&format!("{sso}/initiate"), get(initiate))
+            .with_state(self)
+    }
+
+    /// The metadata document (SAML metadata §2.4.3): entity ID, signing certificate, NameID
+    /// format, the SSO endpoint for both bindings.
+    pub fn metadata_xml(&self) -> String {
+        let sso = escape(&self.sso_url());
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"{entity}\">\
+             <md:IDPSSODescriptor WantAuthnRequestsSigned=\"false\" \
+             protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+             <md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">\
+             <ds:X509Data><ds:X509Certificate>{certificate}</ds:X509Certificate></ds:X509Data>\
+             </ds:KeyInfo></md:KeyDescriptor>\
+             <md:NameIDFormat>{format}</md:NameIDFormat>\
+             <md:SingleSignOnService Binding=\"{REDIRECT_BINDING}\" Location=\"{sso}\"/>\
+             <md:SingleSignOnService Binding=\"{POST_BINDING}\" Location=\"{sso}\"/>\
+             </md:IDPSSODescriptor></md:EntityDescriptor>\n",
+            entity = escape(&self.entity_id),
+            certificate = self.credential.certificate_base64(),
+            format = escape(&self.persona.saml.name_id_format.value),
+        )
+    }
+
+    fn registered(&self, entity_id: &str) -> Option<&ServiceProvider> {
+        self.config
+            .service_providers
+            .iter()
+            .find(|sp| sp.entity_id == entity_id)
+    }
+
+    /// Where a Response for `entity_id` goes: the registered ACS, or (unless strict) the ACS
+    /// the request names.
+    fn destination(&self, entity_id: &str, requested_acs: Option<&str>) -> Result<String, String> {
+        match (self.registered(entity_id), requested_acs) {
+            (Some(sp), None) => Ok(sp.acs_url.clone()),
+            (Some(sp), Some(acs)) if sp.acs_url == acs => Ok(acs.to_owned()),
+            (Some(sp), Some(acs)) => Err(format!(
+                "the ACS URL {acs} is not the one registered for {entity_id} ({})",
+                sp.acs_url
+            )),
+            (None, _) if self.config.strict => Err(format!(
+                "the service provider {entity_id} is not registered with this IdP (strict mode)"
+            )),
+            (None, Some(acs)) => match reqwest::Url::parse(acs) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(acs.to_owned()),
+                _ => Err(format!("the ACS URL {acs} is not an http(s) URL")),
+            },
+            (None, None) => Err(format!(
+                "the request names no ACS URL and {entity_id} is not registered"
+            )),
+        }
+    }
+
+    /// Signs `user` in for `login`: the auto-submitting form that posts the Response.
+    fn respond(&self, login: &PendingLogin, user: &DirectoryUser) -> Response {
+        let issuing = Issuing {
+            persona: &self.persona,
+            entity_id: &self.entity_id,
+            tenant: &self.config.tenant,
+            credential: &self.credential,
+        };
+        let xml = assertion::signed_response(
+            issuing,
+            &self.directory,
+            user,
+            &login.audience,
+            self.now(),
+            &mut rand::rng(),
+        );
+        match xml {
+            Ok(xml) => Html(post_form(
+                &login.audience.acs_url,
+                &STANDARD.encode(xml),
+                login.relay_state.as_deref(),
+            ))
+            .into_response(),
+            Err(error) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
+        }
+    }
+
+    /// Continues a login: test mode signs the hinted user in, otherwise the sign-in page.
+    fn start(&self, login: PendingLogin, login_hint: Option<&str>) -> Response {
+        if self.config.auto_login
+            && let Some(user) = login_hint
+                .and_then(|hint| signin::user_by_sign_in_name(&self.persona, &self.directory, hint))
+        {
+            let credentials = signin::Credentials {
+                user: Some(user.key.clone()),
+                ..signin::Credentials::default()
+            };
+            return match signin::authenticate(&self.persona, &self.directory, &credentials) {
+                Ok(user) => self.respond(&login, user),
+                Err(problem) => self.page(&self.remember(login), login_hint, Some(&problem)),
+            };
+        }
+        let token = self.remember(login);
+        self.page(&token, login_hint, None)
+    }
+
+    fn remember(&self, login: PendingLogin) -> String {
+        let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
+        let now = self.now();
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        pending.retain(|_, waiting| now - waiting.started < PENDING_LIFETIME);
+        pending.insert(token.clone(), login);
+        token
+    }
+
+    fn page(&self, token: &str, login_hint: Option<&str>, problem: Option<&str>) -> Response {
+        Html(signin::sign_in(
+            &self.persona,
+            &self.directory,
+            &format!("{}/login", self.sso_path),
+            &[("pending", Some(token))],
+            login_hint,
+            problem,
+        ))
+        .into_response()
+    }
+
+    /// Reads an AuthnRequest and starts its login.
+    fn handle_request(
+        &self,
+        xml: &str,
+        relay_state: Option<String>,
+        login_hint: Option<&str>,
+    ) -> Response {
+        let request = match parse_authn_request(xml) {
+            Ok(request) => request,
+            Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
+        };
+        let Some(sp) = request
+            .issuer
+            .as_ref()
+            .and_then(|issuer| issuer.value.clone())
+        else {
+            return error_page(StatusCode::BAD_REQUEST, "The AuthnRequest has no Issuer.");
+        };
+        let acs_url = match self.destination(&sp, request.assertion_consumer_service_url.as_deref())
+        {
+            Ok(acs_url) => acs_url,
+            Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
+        };
+        let login = PendingLogin {
+            audience: Audience {
+                entity_id: sp,
+                acs_url,
+                in_response_to: Some(request.id),
+            },
+            relay_state,
+            started: self.now(),
+        };
+        self.start(login, login_hint)
+    }
+}
+
+/// An AuthnRequest's text parsed; DTDs are refused before anything reads the document.
+fn parse_authn_request(xml: &str) -> Result<AuthnRequest, String> {
+    if has_doctype(xml) {
+        return Err("The AuthnRequest carries a DOCTYPE; DTDs are not accepted.".into());
+    }
+    let request: AuthnRequest = xml
+        .parse()
+        .map_err(|error| format!("The AuthnRequest cannot be read: {error}"))?;
+    if request.id.is_empty() || request.id.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err("The AuthnRequest's ID is empty or starts with a digit.".into());
+    }
+    Ok(request)
+}
+
+/// Whether the document declares a DTD (the door to entity expansion and external entities).
+pub(crate) fn has_doctype(xml: &str) -> bool {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::DocType(_)) => return true,
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return false,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// A base64 `SAMLRequest` of the HTTP-Redirect binding (raw DEFLATE) as text.
+fn inflate(encoded: &str) -> Result<String, String> {
+    let compressed = STANDARD
+        .decode(encoded.trim())
+        .map_err(|error| format!("SAMLRequest is not base64: {error}"))?;
+    let mut text = String::new();
+    flate2::read::DeflateDecoder::new(compressed.as_slice())
+        .take(MAX_REQUEST_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|error| format!("SAMLRequest is not DEFLATE-compressed UTF-8: {error}"))?;
+    Ok(text)
+}
+
+/// The query or form of a request to the SSO endpoint.
+#[derive(Debug, serde::Deserialize)]
+struct SsoParameters {
+    #[serde(rename = "SAMLRequest")]
+    saml_request: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+    login_hint: Option<String>,
+}
+
+async fn sso_redirect(
+    State(idp): State<Arc<SamlIdp>>,
+    Query(query): Query<SsoParameters>,
+) -> Response {
+    let Some(encoded) = query.saml_request else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The request carries no SAMLRequest.",
+        );
+    };
+    match inflate(&encoded) {
+        Ok(xml) => idp.handle_request(&xml, query.relay_state, query.login_hint.as_deref()),
+        Err(problem) => error_page(StatusCode::BAD_REQUEST, &problem),
+    }
+}
+
+async fn sso_post(State(idp): State<Arc<SamlIdp>>, Form(form): Form<SsoParameters>) -> Response {
+    let Some(encoded) = form.saml_request else {
+        return error_page(StatusCode::BAD_REQUEST, "The form carries no SAMLRequest.");
+    };
+    let xml = STANDARD
+        .decode(encoded.trim())
+        .map_err(|error| format!("SAMLRequest is not base64: {error}"))
+        .and_then(|bytes| {
+            String::from_utf8(bytes).map_err(|_| "SAMLRequest is not UTF-8 text".to_owned())
+        });
+    match xml {
+        Ok(xml) => idp.handle_request(&xml, form.relay_state, form.login_hint.as_deref()),
+        Err(problem) => error_page(StatusCode::BAD_REQUEST, &problem),
+    }
+}
+
+async fn metadata(State(idp): State<Arc<SamlIdp>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+        idp.metadata_xml(),
+    )
+        .into_response()
+}
+
+/// What starts an IdP-initiated login.
+#[derive(Debug, serde::Deserialize)]
+struct InitiateQuery {
+    sp: Option<String>,
+    acs: Option<String>,
+    login_hint: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+async fn initiate(State(idp): State<Arc<SamlIdp>>, Query(query): Query<InitiateQuery>) -> Response {
+    if !idp.persona.saml.idp_initiated.value {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "{} does not send IdP-initiated responses.",
+                idp.persona.display_name
+            ),
+        );
+    }
+    let Some(sp) = query.sp else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Name the service provider with ?sp=ENTITY_ID.",
+        );
+    };
+    let acs_url = match idp.destination(&sp, query.acs.as_deref()) {
+        Ok(acs_url) => acs_url,
+        Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
+    };
+    let login = PendingLogin {
+        audience: Audience {
+            entity_id: sp,
+            acs_url,
+            in_response_to: None,
+        },
+        relay_state: query.relay_state,
+        started: idp.now(),
+    };
+    idp.start(login, query.login_hint.as_deref())
+}
+
+/// The sign-in form with its pending login.
+#[derive(Debug, serde::Deserialize)]
+struct SignIn {
+    #[serde(default)]
+    pending: String,
+    #[serde(flatten)]
+    credentials: signin::Credentials,
+}
+
+async fn login(State(idp): State<Arc<SamlIdp>>, Form(form): Form<SignIn>) -> Response {
+    let now = idp.now();
+    let login = idp
+        .pending
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&form.pending)
+        .filter(|login| now - login.started < PENDING_LIFETIME)
+        .cloned();
+    let Some(login) = login else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "This sign-in has expired or was already used; start again at the application.",
+        );
+    };
+    match signin::authenticate(&idp.persona, &idp.directory, &form.credentials) {
+        Ok(user) => {
+            idp.pending
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&form.pending);
+            idp.respond(&login, user)
+        }
+        Err(problem) => idp.page(
+            &form.pending,
+            form.credentials.username.as_deref(),
+            Some(&problem),
+        ),
+    }
+}
+
+/// The page that posts a Response to the ACS (SAML bindings §3.5.4): it submits itself, and a
+/// button does the same without JavaScript.
+fn post_form(acs_url: &str, response: &str, relay_state: Option<&str>) -> String {
+    let relay = relay_state
+        .map(|state| {
+            format!(
+                "<input type=\"hidden\" name=\"RelayState\" value=\"{}\">",
+                escape(state)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signing in…</title></head>\
+         <body onload=\"document.forms[0].submit()\"><p>idpsim simulator: posting the SAML response.</p>\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"SAMLResponse\" value=\"{response}\">{relay}\
+         <noscript><button type=\"submit\">Continue</button></noscript></form></body></html>\n",
+        action = escape(acs_url),
+    )
+}
+
+fn error_page(status: StatusCode, message: &str) -> Response {
+    (status, Html(signin::error(message))).into_response()
+}

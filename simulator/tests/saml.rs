@@ -1,0 +1,485 @@
+//! Each persona's SAML IdP: Responses in the persona's shape whose signatures verify with an
+//! independent implementation (the `xmlsec1` command), a snapshot of each persona's Response,
+//! and the HTTP flows served in-process on 127.0.0.1:0 — SP-initiated over HTTP-Redirect and
+//! HTTP-POST, the sign-in page, IdP-initiated, strict SP registration and refusals.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, TimeZone as _, Utc};
+use idpsim_simulator::directory::Directory;
+use idpsim_simulator::fixtures_dir;
+use idpsim_simulator::persona::{Persona, PersonaCatalog};
+use idpsim_simulator::saml::assertion::{Audience, Issuing, signed_response};
+use idpsim_simulator::saml::{SamlCredential, SamlIdp, SamlIdpConfig, ServiceProvider};
+use rand::SeedableRng as _;
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use std::io::Write as _;
+use std::process::Command;
+use std::sync::{Arc, LazyLock};
+
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const SP_ENTITY: &str = "https://app.example/saml/metadata";
+const ACS: &str = "http://127.0.0.1:9/acs";
+
+/// One credential for every test: RSA generation is the slow part.
+static CREDENTIAL: LazyLock<SamlCredential> =
+    LazyLock::new(|| SamlCredential::generate("idpsim test IdP").unwrap());
+
+const PERSONAS: [&str; 5] = ["entra", "okta", "google", "jumpcloud", "generic"];
+
+fn persona(name: &str) -> Persona {
+    PersonaCatalog::open(&fixtures_dir().join("personas"))
+        .unwrap()
+        .load(name)
+        .unwrap()
+        .persona
+}
+
+fn acme() -> Directory {
+    Directory::load(&fixtures_dir().join("directories/acme.yaml")).unwrap()
+}
+
+fn fixed_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 15, 10, 0, 0).unwrap()
+}
+
+fn response_for(persona: &Persona, user: &str, in_response_to: Option<&str>) -> String {
+    let directory = acme();
+    let entity_id = persona.saml.entity_id.value.replace("{tenant}", TENANT);
+    signed_response(
+        Issuing {
+            persona,
+            entity_id: &entity_id,
+            tenant: TENANT,
+            credential: &CREDENTIAL,
+        },
+        &directory,
+        directory.user(user).unwrap(),
+        &Audience {
+            entity_id: SP_ENTITY.into(),
+            acs_url: ACS.into(),
+            in_response_to: in_response_to.map(str::to_owned),
+        },
+        fixed_time(),
+        &mut rand_chacha::ChaCha8Rng::seed_from_u64(7),
+    )
+    .unwrap()
+}
+
+/// Verifies the signature of `element` (`Response` or `Assertion`) with `xmlsec1`, trusting
+/// only the IdP's certificate.
+fn xmlsec1_verifies(xml: &str, element: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let document = dir.path().join("response.xml");
+    let certificate = dir.path().join("idp.pem");
+    std::fs::write(&document, xml).unwrap();
+    std::fs::write(&certificate, CREDENTIAL.certificate_pem()).unwrap();
+    let xpath = format!("//*[local-name()='{element}']/*[local-name()='Signature']");
+    let output = Command::new("xmlsec1")
+        .arg("--verify")
+        .arg("--trusted-pem")
+        .arg(&certificate)
+        .args([
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+            "--node-xpath",
+            &xpath,
+        ])
+        .arg(&document)
+        .output()
+        .expect("xmlsec1 is installed by scripts/test (Debian package xmlsec1)");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+#[test]
+fn every_persona_signs_what_it_says_and_xmlsec1_verifies_it() {
+    for name in PERSONAS {
+        let persona = persona(name);
+        let xml = response_for(&persona, "adele", Some("_request1"));
+        let signed = persona.saml.signed.value.as_str();
+        let assertion_signed = matches!(signed, "assertion" | "both");
+        let response_signed = matches!(signed, "response" | "both");
+        assert_eq!(
+            xml.matches("<ds:Signature ").count(),
+            usize::from(assertion_signed) + usize::from(response_signed),
+            "{name}"
+        );
+        if assertion_signed {
+            xmlsec1_verifies(&xml, "Assertion").unwrap_or_else(|error| panic!("{name}: {error}"));
+        }
+        if response_signed {
+            xmlsec1_verifies(&xml, "Response").unwrap_or_else(|error| panic!("{name}: {error}"));
+        }
+        assert!(xml.contains("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"));
+        assert!(xml.contains("http://www.w3.org/2001/04/xmlenc#sha256"));
+        assert!(xml.contains("http://www.w3.org/2001/10/xml-exc-c14n#"));
+    }
+}
+
+#[test]
+fn a_name_id_edited_after_signing_fails_xmlsec1() {
+    let entra = persona("entra");
+    let xml = response_for(&entra, "adele", None);
+    let forged = xml.replace(
+        "adele.vance@acme.test</saml2:NameID>",
+        "catherine.hale@acme.test</saml2:NameID>",
+    );
+    assert_ne!(xml, forged, "the NameID was found and edited");
+    assert!(xmlsec1_verifies(&forged, "Assertion").is_err());
+}
+
+#[test]
+fn each_persona_shapes_its_response_as_the_real_idp_does() {
+    let entra = response_for(&persona("entra"), "adele", Some("_req"));
+    assert!(
+        entra.contains(
+            ">https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/</saml2:Issuer>"
+        )
+    );
+    assert!(
+        entra.contains("NotBefore=\"2026-01-15T10:00:00Z\" NotOnOrAfter=\"2026-01-15T11:10:00Z\""),
+        "{entra}"
+    );
+    assert!(entra.contains("http://schemas.microsoft.com/identity/claims/tenantid"));
+    assert!(entra.contains("Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\""));
+
+    let okta = response_for(&persona("okta"), "isaiah", Some("_req"));
+    assert!(okta.contains("ID=\"id"), "Okta's IDs start with `id`");
+    assert!(
+        okta.contains("SessionIndex=\"_req\""),
+        "Okta's SessionIndex is the request ID"
+    );
+    assert!(okta.contains("Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:entity\""));
+    assert!(
+        okta.contains("NameFormat=\"urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified\"")
+    );
+    assert!(okta.contains("xsi:type=\"xs:string\""));
+    assert!(
+        okta.contains("NotBefore=\"2026-01-15T09:55:00Z\" NotOnOrAfter=\"2026-01-15T10:05:00Z\"")
+    );
+
+    let jumpcloud = response_for(&persona("jumpcloud"), "adele", None);
+    assert!(jumpcloud.contains("urn:oasis:names:tc:SAML:1.0:nameid-format:unspecified"));
+    assert!(
+        jumpcloud.contains("Name=\"memberOf\""),
+        "the group attribute"
+    );
+    assert!(jumpcloud.contains(">Engineering</saml2:AttributeValue>"));
+    assert!(!jumpcloud.contains("InResponseTo"), "unsolicited");
+}
+
+#[test]
+fn markup_in_values_is_escaped_and_the_document_stays_verifiable() {
+    let jumpcloud = persona("jumpcloud");
+    let directory = acme();
+    let member = directory
+        .groups
+        .iter()
+        .find(|group| group.key == "rd_labs")
+        .and_then(|group| group.members.first())
+        .unwrap()
+        .clone();
+    let xml = response_for(&jumpcloud, &member, None);
+    assert!(xml.contains("R&amp;D &lt;Labs&gt;"), "{xml}");
+    xmlsec1_verifies(&xml, "Response").unwrap();
+}
+
+/// The response with what changes between runs (the certificate and signature values) left
+/// out, one element per line.
+fn redacted(xml: &str) -> String {
+    let mut out = xml.to_owned();
+    for element in ["ds:DigestValue", "ds:SignatureValue", "ds:X509Certificate"] {
+        let open = format!("<{element}>");
+        let close = format!("</{element}>");
+        let mut from = 0;
+        while let Some(start) = out[from..]
+            .find(&open)
+            .map(|index| from + index + open.len())
+        {
+            let end = start + out[start..].find(&close).unwrap();
+            out.replace_range(start..end, "[redacted]");
+            from = start;
+        }
+    }
+    out.replace("><", ">\n<")
+}
+
+#[test]
+fn snapshot_of_each_personas_response() {
+    for name in PERSONAS {
+        let xml = response_for(&persona(name), "adele", Some("_f3b5c6d7e8"));
+        insta::assert_snapshot!(format!("response_{name}"), redacted(&xml));
+    }
+}
+
+struct Idp {
+    base: String,
+    idp: Arc<SamlIdp>,
+    http: reqwest::Client,
+}
+
+async fn start(name: &str, strict: bool, auto_login: bool) -> Idp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let idp = Arc::new(SamlIdp::new(
+        persona(name),
+        Arc::new(acme()),
+        CREDENTIAL.clone(),
+        SamlIdpConfig {
+            base_url: base.clone(),
+            tenant: TENANT.into(),
+            service_providers: vec![ServiceProvider::parse(&format!("{SP_ENTITY}={ACS}")).unwrap()],
+            strict,
+            auto_login,
+            clock: Arc::new(Utc::now),
+        },
+    ));
+    let router = Arc::clone(&idp).router();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    Idp {
+        base,
+        idp,
+        http: reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+fn authn_request(id: &str, issuer: &str, acs: &str) -> String {
+    format!(
+        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" \
+         IssueInstant=\"2026-01-15T10:00:00Z\" AssertionConsumerServiceURL=\"{acs}\" \
+         ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\">\
+         <saml:Issuer>{issuer}</saml:Issuer></samlp:AuthnRequest>"
+    )
+}
+
+fn deflated(xml: &str) -> String {
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(xml.as_bytes()).unwrap();
+    STANDARD.encode(encoder.finish().unwrap())
+}
+
+/// The `name` hidden field of a page's form.
+fn field(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    let end = start + page[start..].find('"')?;
+    Some(
+        page[start..end]
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+impl Idp {
+    async fn redirect(&self, request: &str, extra: &[(&str, &str)]) -> (StatusCode, String) {
+        let encoded = deflated(request);
+        let mut query = vec![
+            ("SAMLRequest", encoded.as_str()),
+            ("RelayState", "relay-42"),
+        ];
+        query.extend_from_slice(extra);
+        let response = self
+            .http
+            .get(self.idp.sso_url())
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn sign_in(&self, page: &str, form: &[(&str, &str)]) -> String {
+        let pending = field(page, "pending").expect("the page carries its pending login");
+        let mut fields = vec![("pending", pending.as_str())];
+        fields.extend_from_slice(form);
+        let action = format!("{}/login", self.idp.sso_url());
+        self.http
+            .post(action)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+fn posted_response(page: &str) -> String {
+    let encoded =
+        field(page, "SAMLResponse").unwrap_or_else(|| panic!("no SAMLResponse in {page}"));
+    String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn metadata_names_the_entity_the_sso_endpoint_and_the_certificate() {
+    let idp = start("okta", false, false).await;
+    let response = idp.http.get(idp.idp.metadata_url()).send().await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/samlmetadata+xml"
+    );
+    let text = response.text().await.unwrap();
+    let metadata: samael::metadata::EntityDescriptor = text.parse().unwrap();
+    assert_eq!(metadata.entity_id.as_deref(), Some(idp.idp.entity_id()));
+    assert_eq!(idp.idp.entity_id(), format!("http://www.okta.com/{TENANT}"));
+    assert!(idp.idp.sso_url().starts_with(&idp.base));
+    assert!(text.contains(&format!("Location=\"{}\"", idp.idp.sso_url())));
+    assert!(text.contains(&CREDENTIAL.certificate_base64()));
+}
+
+#[tokio::test]
+async fn sp_initiated_over_redirect_signs_in_through_the_page_and_keeps_the_relay_state() {
+    let idp = start("entra", false, false).await;
+    let (status, page) = idp
+        .redirect(&authn_request("_abc123", SP_ENTITY, ACS), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("not a real Microsoft Entra ID sign-in page"));
+    let posted = idp
+        .sign_in(
+            &page,
+            &[
+                ("username", "adele.vance@acme.test"),
+                ("password", "anything"),
+            ],
+        )
+        .await;
+    assert!(posted.contains(&format!("action=\"{ACS}\"")), "{posted}");
+    assert_eq!(field(&posted, "RelayState").as_deref(), Some("relay-42"));
+    let xml = posted_response(&posted);
+    assert!(xml.contains("InResponseTo=\"_abc123\""));
+    assert!(xml.contains(&format!("Destination=\"{ACS}\"")));
+    assert!(xml.contains(&format!("<saml2:Audience>{SP_ENTITY}</saml2:Audience>")));
+    xmlsec1_verifies(&xml, "Assertion").unwrap();
+}
+
+#[tokio::test]
+async fn sp_initiated_over_post_with_an_unregistered_sp_is_answered_in_lenient_mode() {
+    let idp = start("generic", false, true).await;
+    let other_acs = "http://127.0.0.1:10/other/acs";
+    let request = authn_request("_post1", "urn:other-app", other_acs);
+    let page = idp
+        .http
+        .post(idp.idp.sso_url())
+        .form(&[
+            ("SAMLRequest", STANDARD.encode(&request).as_str()),
+            ("login_hint", "adele.vance@acme.test"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let xml = posted_response(&page);
+    assert!(xml.contains("<saml2:Audience>urn:other-app</saml2:Audience>"));
+    assert!(xml.contains(&format!("Recipient=\"{other_acs}\"")));
+}
+
+#[tokio::test]
+async fn strict_mode_refuses_unregistered_sps_and_foreign_acs_urls() {
+    let idp = start("okta", true, true).await;
+    let (status, page) = idp
+        .redirect(&authn_request("_s1", "urn:other-app", ACS), &[])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("not registered"), "{page}");
+    let (status, page) = idp
+        .redirect(
+            &authn_request("_s2", SP_ENTITY, "http://127.0.0.1:10/evil"),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("is not the one registered"), "{page}");
+}
+
+#[tokio::test]
+async fn disabled_users_and_wrong_passwords_are_refused_by_the_idp() {
+    let idp = start("okta", false, true).await;
+    let (_, page) = idp
+        .redirect(
+            &authn_request("_d1", SP_ENTITY, ACS),
+            &[("login_hint", "debra.berger@acme.test")],
+        )
+        .await;
+    assert!(page.contains("this account is disabled"), "{page}");
+    assert!(field(&page, "SAMLResponse").is_none());
+    let retry = idp
+        .sign_in(
+            &page,
+            &[("username", "catherine.hale@acme.test"), ("password", "")],
+        )
+        .await;
+    assert!(
+        retry.contains("username or password is incorrect"),
+        "{retry}"
+    );
+}
+
+#[tokio::test]
+async fn idp_initiated_posts_an_unsolicited_response_to_the_registered_acs() {
+    let idp = start("okta", true, true).await;
+    let page = idp
+        .http
+        .get(idp.idp.initiate_url())
+        .query(&[
+            ("sp", SP_ENTITY),
+            ("login_hint", "catherine.hale@acme.test"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let xml = posted_response(&page);
+    assert!(!xml.contains("InResponseTo"));
+    assert!(xml.contains(&format!("Destination=\"{ACS}\"")));
+    xmlsec1_verifies(&xml, "Response").unwrap();
+}
+
+#[tokio::test]
+async fn malformed_requests_are_refused_with_a_reason() {
+    let idp = start("entra", false, true).await;
+    let doctype = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>{}",
+        authn_request("_x", SP_ENTITY, ACS)
+    );
+    let (status, page) = idp.redirect(&doctype, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("DTDs are not accepted"), "{page}");
+    let (status, page) = idp
+        .redirect(&authn_request("1abc", SP_ENTITY, ACS), &[])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("starts with a digit"), "{page}");
+    let response = idp
+        .http
+        .get(idp.idp.sso_url())
+        .query(&[("SAMLRequest", "not base64!")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
