@@ -126,3 +126,24 @@ Feature: Signing in to the reference SP through each persona's SAML IdP
     Given the "generic" SAML IdP with the directory "acme"
     When the user "adele" signs in through an IdP-initiated login addressed to "urn:example:another-app"
     Then the sign-in is refused with "audience"
+
+  @must @entra
+  Scenario: signing out of the app signs out at Entra too
+    Entra takes the app's LogoutRequest over HTTP-Redirect at its SSO URL and answers with a LogoutResponse
+    to the app's single logout URL; the app's session ends (personas.md §1.2 "Single logout" [S26]).
+    Given the "entra" SAML IdP with the directory "acme"
+    When the user "adele" signs in to the reference SP
+    Then the sign-in succeeds
+    When the user signs out of the reference SP
+    Then the sign-out went through the IdP's single logout
+    And the last session has ended with "not signed in"
+
+  @must @google
+  Scenario: signing out of an app connected to Google stays at the app
+    Google's SAML apps have no single logout, so the app ends its own session only (personas.md §4.2 [S49]).
+    Given the "google" SAML IdP with the directory "acme"
+    When the user "adele" signs in to the reference SP
+    Then the sign-in succeeds
+    When the user signs out of the reference SP
+    Then the sign-out stayed at the reference SP
+    And the last session has ended with "not signed in"

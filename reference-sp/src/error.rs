@@ -32,6 +32,15 @@ pub enum SpError {
     /// The token given is not a current token of the organization.
     #[error("the token given is not a current token of organization `{0}`")]
     UnknownToken(String),
+    /// A webhook endpoint was refused: its URL is not http(s), or it names an unknown event.
+    #[error("invalid webhook endpoint: {0}")]
+    InvalidWebhookEndpoint(String),
+    /// No webhook endpoint has this id.
+    #[error("no webhook endpoint has the id `{0}`")]
+    UnknownWebhookEndpoint(String),
+    /// The HTTP client that delivers webhooks could not be built.
+    #[error("cannot build the webhook HTTP client: {0}")]
+    WebhookClient(reqwest::Error),
 }
 
 /// A SCIM error as an HTTP response: the RFC 7644 §3.12 body as `application/scim+json`.

@@ -13,6 +13,7 @@
 //! - `saml`: sign-in with SAML 2.0 (SP-initiated over HTTP-Redirect, IdP-initiated when
 //!   allowed, responses over HTTP-POST), into the same sessions.
 //! - `matching`: which SCIM user a login is (seed 002 strategies).
+//! - `webhooks`: signed directory events posted to each organization's endpoints (seed 004).
 
 mod error;
 mod http;
@@ -21,12 +22,17 @@ mod saml;
 mod sso;
 mod store;
 mod tenants;
+mod webhooks;
 
 pub use error::SpError;
 pub use matching::{IdpType, MatchingStrategy, ScimUser};
 pub use saml::{SamlConnection, SamlConnectionError};
-pub use sso::{OidcConnection, SESSION_COOKIE, Session};
+pub use sso::{Clock, DEFAULT_SESSION_MINUTES, OidcConnection, SESSION_COOKIE, Session};
 pub use tenants::{DEFAULT_ORGANIZATION_ID, DeletionPolicy, Organization, TokenRole};
+pub use webhooks::{
+    GROUP_CREATED, GROUP_DELETED, GROUP_UPDATED, NewWebhookEndpoint, USER_CREATED, USER_DELETED,
+    USER_UPDATED, WEBHOOK_EVENT_TYPES, WebhookEndpoint, WebhookError, verify_webhook,
+};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -66,6 +72,7 @@ pub struct RunningSp {
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
     writer: WriterTask,
+    webhooks: webhooks::Webhooks,
     sso: sso::Sso,
     saml: saml::Saml,
     temporary_directory: Option<tempfile::TempDir>,
@@ -104,12 +111,17 @@ impl RunningSp {
                 (directory.path().join("idpsim.db"), Some(directory))
             }
         };
-        let (store, writer) = Store::open(&path, base_url.clone()).await?;
+        let (webhooks, change_listener) = webhooks::Webhooks::start(base_url.clone())?;
+        let (store, writer) = Store::open(&path, base_url.clone(), change_listener).await?;
+        webhooks.load(store.pool()).await?;
         let tenants = Tenants::load(store.pool().clone()).await?;
         let default_token = tenants
             .prepare_default_organization(config.bootstrap_token.as_deref())
             .await?;
         let sso = sso::Sso::new(format!("http://{address}"), store.clone());
+        for (organization, minutes) in tenants.session_timeouts().await? {
+            sso.set_session_minutes(&organization, minutes);
+        }
         let saml = saml::Saml::new(sso.clone());
         let app = http::router(http::AppState::new(
             store.clone(),
@@ -136,6 +148,7 @@ impl RunningSp {
             stop,
             server,
             writer,
+            webhooks,
             sso,
             saml,
             temporary_directory,
@@ -164,6 +177,12 @@ impl RunningSp {
         self.sso.add_connection(connection);
     }
 
+    /// Makes `clock` the time the SP checks sign-ins, tokens, assertions and sessions
+    /// against (the wall clock by default): a frozen or advanced clock shared with the IdPs.
+    pub fn set_clock(&self, clock: Clock) {
+        self.sso.set_clock(clock);
+    }
+
     /// The redirect URI of the connection `id`.
     pub fn oidc_redirect_uri(&self, id: &str) -> String {
         self.sso.redirect_uri(id)
@@ -189,6 +208,13 @@ impl RunningSp {
     /// `{origin}/sso/saml/{id}/acs`.
     pub fn saml_acs_url(&self, id: &str) -> String {
         self.saml.acs_url(id)
+    }
+
+    /// The SP's SAML single logout service URL for the connection `id` (HTTP-Redirect
+    /// binding), `{origin}/sso/saml/{id}/slo`; register it at the IdP as its Logout URL
+    /// (personas.md §1.2 "Single logout").
+    pub fn saml_slo_url(&self, id: &str) -> String {
+        self.saml.slo_url(id)
     }
 
     /// A read-write token of the default organization.
@@ -220,6 +246,22 @@ impl RunningSp {
         self.tenants.rotate_token(organization_id, old).await
     }
 
+    /// Sets how long the organization's SSO sessions last (seed 000; two hours unless set):
+    /// a session started later ends `minutes` after its sign-in, and `/whoami` then answers
+    /// 401 `SessionExpired`.
+    pub async fn set_session_timeout(
+        &self,
+        organization_id: &str,
+        minutes: u32,
+    ) -> Result<(), SpError> {
+        let minutes = i64::from(minutes);
+        self.tenants
+            .set_session_timeout(organization_id, minutes)
+            .await?;
+        self.sso.set_session_minutes(organization_id, minutes);
+        Ok(())
+    }
+
     /// Sets what `DELETE /Users/{id}` does in the organization.
     pub async fn set_deletion_policy(
         &self,
@@ -231,8 +273,41 @@ impl RunningSp {
             .await
     }
 
+    /// Registers an endpoint the organization's directory events are posted to, signed
+    /// (seed 004, "Register your webhook endpoint"): those of `events`, or all of
+    /// [`WEBHOOK_EVENT_TYPES`] when it is empty. The endpoint is stored, and its signing secret
+    /// is returned once. Refused when the organization is unknown, the URL is not http(s) or
+    /// an event type is unknown.
+    pub async fn add_webhook_endpoint(
+        &self,
+        organization: &str,
+        url: &str,
+        events: &[&str],
+    ) -> Result<NewWebhookEndpoint, SpError> {
+        self.webhooks
+            .add_endpoint(self.store.pool(), organization, url, events)
+            .await
+    }
+
+    /// Deletes the webhook endpoint `id`; events not yet delivered to it are dropped.
+    pub async fn remove_webhook_endpoint(&self, id: &str) -> Result<(), SpError> {
+        self.webhooks.remove_endpoint(self.store.pool(), id).await
+    }
+
+    /// The organization's webhook endpoints, oldest first.
+    pub fn webhook_endpoints(&self, organization: &str) -> Vec<WebhookEndpoint> {
+        self.webhooks.endpoints(organization)
+    }
+
+    /// Sets the wait after a first failed webhook delivery (1 s unless set); it doubles after
+    /// each further failure, up to five attempts.
+    pub fn set_webhook_retry_delay(&self, base: std::time::Duration) {
+        self.webhooks.set_retry_delay(base);
+    }
+
     /// Stops accepting requests, lets the ones in flight finish, waits for the writer to
-    /// commit, and closes the database (removing it if it was temporary).
+    /// commit, stops webhook deliveries (dropping those not done) and closes the database
+    /// (removing it if it was temporary).
     pub async fn shutdown(self) {
         let RunningSp {
             stop,
@@ -240,6 +315,7 @@ impl RunningSp {
             store,
             tenants,
             writer,
+            webhooks,
             sso,
             saml,
             temporary_directory,
@@ -257,6 +333,7 @@ impl RunningSp {
         if let Err(err) = writer.await {
             tracing::warn!(%err, "the store's writer task failed");
         }
+        webhooks.shutdown().await;
         drop(temporary_directory);
     }
 }

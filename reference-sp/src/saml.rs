@@ -32,9 +32,26 @@
 //!   AudienceRestriction names the SP's entity ID (and there is one); a bearer
 //!   SubjectConfirmation has Recipient = the ACS URL, a NotOnOrAfter still ahead and the
 //!   InResponseTo of the Response; the NameID is not empty.
+//!
+//! Single logout (SAML Profiles §4.4) is over the HTTP-Redirect binding only, the one Entra
+//! offers (personas.md §1.2 "Single logout", §6.2 "SLO"), for connections with an
+//! `idp_slo_url`; the metadata announces the SP's service at `/sso/saml/{id}/slo`. Messages are
+//! unsigned both ways (the SP has no signing key) and go through the same scan as responses at
+//! the ACS before they are read: no DOCTYPE, entity reference other than the predefined ones,
+//! comment or processing instruction.
+//! - SP-initiated: `GET /logout` of a SAML session ends it at once, then sends the browser to
+//!   the IdP with a LogoutRequest (the session's NameID with its Format, its SessionIndex),
+//!   pending for 10 minutes. The IdP's LogoutResponse is accepted once, when its InResponseTo
+//!   names a pending LogoutRequest of this connection and its Status is Success. Its Issuer is
+//!   logged, not checked: Entra's is not its assertion issuer; the InResponseTo binds it.
+//! - IdP-initiated: a LogoutRequest whose Issuer is the IdP's entity ID ends every session of
+//!   the connection with its NameID (and one of its SessionIndexes, when it names any); the SP
+//!   answers with a successful LogoutResponse, the RelayState passed back unchanged.
+//! - A Destination, when present, must be the SP's single logout URL. Each refusal answers 400
+//!   with its reason, also logged; a connection without `idp_slo_url` refuses every message.
 
 use crate::matching::MatchingStrategy;
-use crate::sso::{Login, LoginQuery, Sso, random_token};
+use crate::sso::{Login, LoginQuery, Session, Sso, random_token};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -42,10 +59,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, Duration, Utc};
-use quick_xml::events::{BytesStart, Event};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use quick_xml::events::{BytesDecl, BytesStart, BytesText, Event};
 use quick_xml::name::ResolveResult;
-use quick_xml::{NsReader, XmlVersion};
+use quick_xml::{NsReader, Writer, XmlVersion};
 use samael::crypto::{AllowedSignatureAlgorithm, ReduceMode};
 use samael::key_info::{KeyInfo, X509Data};
 use samael::metadata::Endpoint;
@@ -53,12 +70,12 @@ use samael::metadata::{
     EntityDescriptor, HTTP_POST_BINDING, HTTP_REDIRECT_BINDING, IdpSsoDescriptor, IndexedEndpoint,
     KeyDescriptor, SpSsoDescriptor,
 };
-use samael::schema::{Assertion, AuthnRequest, Issuer};
+use samael::schema::{Assertion, AuthnRequest, Issuer, LogoutResponse, Status};
 use samael::service_provider::{Error as SamaelError, ServiceProviderBuilder};
 use samael::traits::ToXml;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// The SAML 2.0 protocol namespace.
@@ -108,6 +125,10 @@ pub struct SamlConnection {
     /// Whether unsolicited (IdP-initiated) responses are accepted; some SPs refuse them
     /// (personas.md §1.2).
     pub accept_idp_initiated: bool,
+    /// The IdP's single logout service (HTTP-Redirect binding): where the SP sends its
+    /// LogoutRequests and LogoutResponses. `None` when the IdP offers no single logout, as
+    /// Google (personas.md §1.2 "Single logout", §6.2 "SLO").
+    pub idp_slo_url: Option<String>,
 }
 
 /// Why a SAML connection cannot be added.
@@ -144,6 +165,13 @@ struct PendingRequest {
     sent: DateTime<Utc>,
 }
 
+/// A LogoutRequest sent to the IdP whose LogoutResponse has not come back.
+#[derive(Debug, Clone)]
+struct PendingLogout {
+    connection: String,
+    sent: DateTime<Utc>,
+}
+
 /// What the SAML routes share.
 #[derive(Clone)]
 pub(crate) struct Saml(Arc<SamlShared>);
@@ -155,17 +183,29 @@ pub(crate) struct SamlShared {
     pending: Mutex<HashMap<String, PendingRequest>>,
     /// Assertion ID → when it may be forgotten.
     seen: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// By LogoutRequest ID.
+    logouts: Mutex<HashMap<String, PendingLogout>>,
 }
 
 impl Saml {
-    /// SAML sign-in state, making its sessions through `sso`.
+    /// SAML sign-in state, making its sessions through `sso`, whose `/logout` goes on to the
+    /// IdP's single logout service for SAML sessions.
     pub(crate) fn new(sso: Sso) -> Saml {
-        Saml(Arc::new(SamlShared {
+        let shared = Arc::new(SamlShared {
             sso,
             connections: RwLock::default(),
             pending: Mutex::default(),
             seen: Mutex::default(),
-        }))
+            logouts: Mutex::default(),
+        });
+        // Weak: the sign-in state must not keep this one (and its store handle) alive.
+        let weak = Arc::downgrade(&shared);
+        shared.sso.set_single_logout(Box::new(move |session| {
+            let saml = Saml(weak.upgrade()?);
+            let now = saml.0.sso.now();
+            start_logout(&saml, session, now)
+        }));
+        Saml(shared)
     }
 
     /// Adds (or replaces) a connection after checking its certificates.
@@ -212,6 +252,11 @@ impl Saml {
         format!("{}/sso/saml/{connection}/acs", self.0.sso.origin())
     }
 
+    /// The SP's single logout service URL for `connection` (HTTP-Redirect binding).
+    pub(crate) fn slo_url(&self, connection: &str) -> String {
+        format!("{}/sso/saml/{connection}/slo", self.0.sso.origin())
+    }
+
     fn connection(&self, id: &str) -> Result<Arc<Configured>, Refusal> {
         self.0
             .connections
@@ -222,12 +267,13 @@ impl Saml {
             .ok_or_else(|| Refusal::UnknownConnection(id.to_owned()))
     }
 
-    /// The routes: metadata, login, ACS.
+    /// The routes: metadata, login, ACS, single logout.
     pub(crate) fn router(self) -> Router {
         Router::new()
             .route("/sso/saml/{connection}/metadata", get(metadata))
             .route("/sso/saml/{connection}/login", get(login))
             .route("/sso/saml/{connection}/acs", post(acs))
+            .route("/sso/saml/{connection}/slo", get(slo))
             .with_state(self)
     }
 }
@@ -261,14 +307,24 @@ enum Refusal {
     Missing(&'static str),
     #[error("SAMLResponse is not base64 of UTF-8 XML: {0}")]
     Encoding(String),
-    #[error("DOCTYPE/DTD not allowed in a SAML response (entities are never loaded)")]
+    #[error(
+        "{parameter} is not base64 of raw DEFLATE of UTF-8 XML (HTTP-Redirect binding): {reason}"
+    )]
+    Redirect {
+        parameter: &'static str,
+        reason: String,
+    },
+    #[error("DOCTYPE/DTD not allowed in a SAML message (entities are never loaded)")]
     Doctype,
-    #[error("the SAML response is not well-formed XML: {0}")]
+    #[error("the SAML message is not well-formed XML: {0}")]
     Malformed(String),
-    #[error("the SAML response contains {0}, which is not allowed")]
+    #[error("the SAML message contains {0}, which is not allowed")]
     Forbidden(String),
-    #[error("the document is a `{0}`, not a SAML protocol Response")]
-    NotAResponse(String),
+    #[error("the document is a `{found}`, not a SAML protocol {expected}")]
+    WrongDocument {
+        found: String,
+        expected: &'static str,
+    },
     #[error("XML signature wrapping: {0}")]
     Wrapping(String),
     #[error("encrypted assertions are not accepted (the SP publishes no encryption key)")]
@@ -279,10 +335,11 @@ enum Refusal {
     NoAssertion,
     #[error("replayed assertion: {0} was already used")]
     Replayed(String),
-    #[error("wrong destination: {found:?} is not the ACS URL {expected}")]
+    #[error("wrong destination: {found:?} is not the {endpoint} URL {expected}")]
     WrongDestination {
         found: Option<String>,
         expected: String,
+        endpoint: &'static str,
     },
     #[error("wrong issuer: {found:?} is not the IdP's entity ID {expected}")]
     WrongIssuer {
@@ -290,13 +347,14 @@ enum Refusal {
         expected: String,
     },
     #[error(
-        "unknown InResponseTo {0:?}: no pending AuthnRequest has this ID (unknown, already \
-         used or expired)"
+        "unknown InResponseTo {id:?}: no pending {request} has this ID (unknown, already used \
+         or expired)"
     )]
-    UnknownInResponseTo(String),
-    #[error("InResponseTo {id} answers an AuthnRequest of connection `{issued}`, not `{used}`")]
+    UnknownInResponseTo { id: String, request: &'static str },
+    #[error("InResponseTo {id} answers {request} of connection `{issued}`, not `{used}`")]
     WrongConnection {
         id: String,
+        request: &'static str,
         issued: String,
         used: String,
     },
@@ -333,6 +391,14 @@ enum Refusal {
     Invalid(String),
     #[error("ScimUserNotActive: {0}")]
     ScimUserNotActive(String),
+    #[error("the IdP has no single logout endpoint")]
+    NoSingleLogout,
+    #[error("the request carries neither SAMLRequest nor SAMLResponse")]
+    NoLogoutMessage,
+    #[error("the request carries both SAMLRequest and SAMLResponse")]
+    TwoLogoutMessages,
+    #[error("unusable logout message: {0}")]
+    Logout(String),
 }
 
 fn refuse(refusal: &Refusal) -> Response {
@@ -354,6 +420,11 @@ async fn metadata(State(saml): State<Saml>, Path(connection_id): Path<String>) -
                 protocol_support_enumeration: Some(PROTOCOL_NS.to_owned()),
                 authn_requests_signed: Some(false),
                 want_assertions_signed: Some(true),
+                single_logout_services: Some(vec![Endpoint {
+                    binding: HTTP_REDIRECT_BINDING.to_owned(),
+                    location: saml.slo_url(id),
+                    response_location: None,
+                }]),
                 assertion_consumer_services: vec![IndexedEndpoint {
                     binding: HTTP_POST_BINDING.to_owned(),
                     location: saml.acs_url(id),
@@ -391,7 +462,7 @@ async fn login(
         &saml,
         &connection_id,
         query.login_hint.as_deref(),
-        Utc::now(),
+        saml.0.sso.now(),
     ) {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(refusal) => refuse(&refusal),
@@ -407,14 +478,7 @@ fn start_login(
 ) -> Result<String, Refusal> {
     let configured = saml.connection(connection_id)?;
     let connection = &configured.connection;
-    // An xs:ID must not start with a digit.
-    let id: String = std::iter::once("_".to_owned())
-        .chain(
-            rand::random::<[u8; 20]>()
-                .iter()
-                .map(|b| format!("{b:02x}")),
-        )
-        .collect();
+    let id = message_id();
     let request = AuthnRequest {
         id: id.clone(),
         version: "2.0".to_owned(),
@@ -432,21 +496,14 @@ fn start_login(
     let xml = request
         .to_string()
         .map_err(|error| Refusal::Request(error.to_string()))?;
-    let mut deflate =
-        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    deflate
-        .write_all(xml.as_bytes())
-        .map_err(|error| Refusal::Request(error.to_string()))?;
-    let deflated = deflate
-        .finish()
-        .map_err(|error| Refusal::Request(error.to_string()))?;
+    let encoded = deflate_base64(&xml)?;
     let mut url = reqwest::Url::parse(&connection.idp_sso_url)
         .map_err(|error| Refusal::Request(format!("idp_sso_url is not a URL: {error}")))?;
     let relay_state = random_token();
     {
         let mut pairs = url.query_pairs_mut();
         pairs
-            .append_pair("SAMLRequest", &STANDARD.encode(deflated))
+            .append_pair("SAMLRequest", &encoded)
             .append_pair("RelayState", &relay_state);
         if let Some(hint) = login_hint {
             pairs.append_pair("login_hint", hint);
@@ -469,6 +526,32 @@ fn start_login(
     Ok(url.to_string())
 }
 
+/// A new protocol message ID: `_` and 20 random bytes in hex (an xs:ID must not start with a
+/// digit).
+fn message_id() -> String {
+    std::iter::once("_".to_owned())
+        .chain(
+            rand::random::<[u8; 20]>()
+                .iter()
+                .map(|b| format!("{b:02x}")),
+        )
+        .collect()
+}
+
+/// `xml` as the HTTP-Redirect binding carries it, before URL encoding: raw DEFLATE, then
+/// base64 (SAML Bindings §3.4.4.1).
+fn deflate_base64(xml: &str) -> Result<String, Refusal> {
+    let mut deflate =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    deflate
+        .write_all(xml.as_bytes())
+        .map_err(|error| Refusal::Request(error.to_string()))?;
+    let deflated = deflate
+        .finish()
+        .map_err(|error| Refusal::Request(error.to_string()))?;
+    Ok(STANDARD.encode(deflated))
+}
+
 /// The HTTP-POST binding's form (SAML Bindings §3.5.4).
 #[derive(Debug, serde::Deserialize)]
 struct AcsForm {
@@ -483,7 +566,7 @@ async fn acs(
     Path(connection_id): Path<String>,
     Form(form): Form<AcsForm>,
 ) -> Response {
-    let session = consume(&saml, &connection_id, &form, Utc::now()).and_then(|login| {
+    let session = consume(&saml, &connection_id, &form, saml.0.sso.now()).and_then(|login| {
         saml.0
             .sso
             .session_for(login)
@@ -518,7 +601,7 @@ fn consume(
         .decode(compact)
         .map_err(|error| Refusal::Encoding(error.to_string()))?;
     let xml = String::from_utf8(bytes).map_err(|error| Refusal::Encoding(error.to_string()))?;
-    let shape = scan(&xml)?;
+    let shape = scan(&xml, "Response")?;
     let envelope: samael::schema::Response = xml
         .parse()
         .map_err(|error| Refusal::Malformed(format!("not a SAML Response: {error}")))?;
@@ -526,18 +609,8 @@ fn consume(
         .status
         .as_ref()
         .ok_or_else(|| Refusal::Invalid("the Response has no Status".into()))?;
-    let code = status.status_code.value.as_deref().unwrap_or("(none)");
-    if code != SUCCESS {
-        let message = status
-            .status_message
-            .as_ref()
-            .and_then(|message| message.value.as_deref())
-            .map(|message| format!(" ({message})"))
-            .unwrap_or_default();
-        return Err(Refusal::Status {
-            code: code.to_owned(),
-            message,
-        });
+    if let Some(refusal) = status_refusal(status) {
+        return Err(refusal);
     }
     let assertion_id = shape.assertion_id.ok_or(Refusal::NoAssertion)?;
     // Before InResponseTo is looked at: a replayed response's request is long used.
@@ -557,6 +630,7 @@ fn consume(
         return Err(Refusal::WrongDestination {
             found: Some(destination.clone()),
             expected: acs_url,
+            endpoint: "ACS",
         });
     }
     if let Some(issuer) = &envelope.issuer
@@ -645,10 +719,14 @@ fn check_pending(
         .unwrap_or_else(PoisonError::into_inner)
         .remove(id)
         .filter(|pending| now - pending.sent < PENDING_LIFETIME)
-        .ok_or_else(|| Refusal::UnknownInResponseTo(id.to_owned()))?;
+        .ok_or_else(|| Refusal::UnknownInResponseTo {
+            id: id.to_owned(),
+            request: "AuthnRequest",
+        })?;
     if pending.connection != connection.id {
         return Err(Refusal::WrongConnection {
             id: id.to_owned(),
+            request: "an AuthnRequest",
             issued: pending.connection,
             used: connection.id.clone(),
         });
@@ -770,6 +848,7 @@ fn samael_refusal(
         } => Refusal::WrongDestination {
             found: response_destination,
             expected: acs_url.to_owned(),
+            endpoint: "ACS",
         },
         SamaelError::AssertionIssuerMismatch { issuer, entity_id }
         | SamaelError::ResponseIssuerMismatch { issuer, entity_id } => Refusal::WrongIssuer {
@@ -990,6 +1069,509 @@ fn claims(
     claims
 }
 
+/// The most a message of the HTTP-Redirect binding may inflate to.
+const MAX_INFLATED: usize = 256 * 1024;
+
+/// What arrives at the single logout service (HTTP-Redirect binding, SAML Bindings §3.4.4).
+/// `SigAlg` and `Signature` are not read: the SP's messages are unsigned and so are the ones
+/// it takes (see the module documentation).
+#[derive(Debug, serde::Deserialize)]
+struct SloQuery {
+    #[serde(rename = "SAMLRequest")]
+    saml_request: Option<String>,
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+fn refuse_logout(refusal: &Refusal) -> Response {
+    tracing::warn!(reason = %refusal, "SAML single logout refused");
+    let status = match refusal {
+        Refusal::UnknownConnection(_) => StatusCode::NOT_FOUND,
+        Refusal::Request(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (status, format!("Logout refused: {refusal}\n")).into_response()
+}
+
+async fn slo(
+    State(saml): State<Saml>,
+    Path(connection_id): Path<String>,
+    Query(query): Query<SloQuery>,
+) -> Response {
+    let now = saml.0.sso.now();
+    let answered = saml.connection(&connection_id).and_then(|configured| {
+        let connection = &configured.connection;
+        let idp_slo_url = connection
+            .idp_slo_url
+            .as_deref()
+            .ok_or(Refusal::NoSingleLogout)?;
+        match (&query.saml_request, &query.saml_response) {
+            (Some(_), Some(_)) => Err(Refusal::TwoLogoutMessages),
+            (None, None) => Err(Refusal::NoLogoutMessage),
+            (None, Some(response)) => finish_logout(&saml, connection, response, now)
+                .map(|()| (StatusCode::OK, "You have signed out\n").into_response()),
+            (Some(request), None) => idp_logout(
+                &saml,
+                connection,
+                idp_slo_url,
+                request,
+                query.relay_state.as_deref(),
+                now,
+            )
+            .map(|url| Redirect::to(&url).into_response()),
+        }
+    });
+    answered.unwrap_or_else(|refusal| refuse_logout(&refusal))
+}
+
+/// The IdP URL carrying a LogoutRequest for `session`, which has just ended here
+/// (SP-initiated single logout, SAML Profiles §4.4; personas.md §1.2 "Single logout"); `None`
+/// for a session of another protocol or of a connection without single logout. A request
+/// that cannot be made is logged, and the logout stays local.
+fn start_logout(saml: &Saml, session: &Session, now: DateTime<Utc>) -> Option<String> {
+    if session.protocol != "saml" {
+        return None;
+    }
+    let configured = saml.connection(&session.connection).ok()?;
+    let connection = &configured.connection;
+    let idp_slo_url = connection.idp_slo_url.as_deref()?;
+    let id = message_id();
+    let claim = |name: &str| session.claims.get(name).and_then(Value::as_str);
+    let made = logout_request_xml(
+        &id,
+        now,
+        idp_slo_url,
+        &saml.entity_id(&connection.id),
+        &session.subject,
+        claim("name_id_format"),
+        claim("session_index"),
+    )
+    .and_then(|xml| redirect_binding_url(idp_slo_url, "SAMLRequest", &xml, Some(&random_token())));
+    match made {
+        Ok(url) => {
+            let mut logouts = saml
+                .0
+                .logouts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            logouts.retain(|_, logout| now - logout.sent < PENDING_LIFETIME);
+            logouts.insert(
+                id,
+                PendingLogout {
+                    connection: connection.id.clone(),
+                    sent: now,
+                },
+            );
+            Some(url)
+        }
+        Err(refusal) => {
+            tracing::warn!(
+                reason = %refusal,
+                connection = %connection.id,
+                "the LogoutRequest could not be made; the logout stays local"
+            );
+            None
+        }
+    }
+}
+
+/// Checks the IdP's LogoutResponse to a LogoutRequest of this SP. Its Issuer is only logged:
+/// Entra's is not its assertion issuer (personas.md §1.2 "Single logout"); what binds the
+/// response is that it answers a pending LogoutRequest of this connection (single use).
+fn finish_logout(
+    saml: &Saml,
+    connection: &SamlConnection,
+    encoded: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    let xml = inflate("SAMLResponse", encoded)?;
+    scan(&xml, "LogoutResponse")?;
+    let response: LogoutResponse = xml
+        .parse()
+        .map_err(|error| Refusal::Malformed(format!("not a SAML LogoutResponse: {error}")))?;
+    check_slo_destination(saml, connection, response.destination.as_deref())?;
+    let id = response
+        .in_response_to
+        .as_deref()
+        .ok_or_else(|| Refusal::Logout("the LogoutResponse has no InResponseTo".into()))?;
+    // The request is used once, whatever happens next.
+    let pending = saml
+        .0
+        .logouts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(id)
+        .filter(|pending| now - pending.sent < PENDING_LIFETIME)
+        .ok_or_else(|| Refusal::UnknownInResponseTo {
+            id: id.to_owned(),
+            request: "LogoutRequest",
+        })?;
+    if pending.connection != connection.id {
+        return Err(Refusal::WrongConnection {
+            id: id.to_owned(),
+            request: "a LogoutRequest",
+            issued: pending.connection,
+            used: connection.id.clone(),
+        });
+    }
+    let status = response
+        .status
+        .as_ref()
+        .ok_or_else(|| Refusal::Logout("the LogoutResponse has no Status".into()))?;
+    if let Some(refusal) = status_refusal(status) {
+        return Err(refusal);
+    }
+    tracing::info!(
+        connection = %connection.id,
+        issuer = ?response.issuer.as_ref().and_then(|issuer| issuer.value.as_deref()),
+        request = %id,
+        "the IdP confirmed the single logout"
+    );
+    Ok(())
+}
+
+/// Takes an IdP-initiated LogoutRequest (SAML Profiles §4.4.4): its Issuer must be the IdP's;
+/// every session of the connection whose subject is its NameID (and, when it names
+/// SessionIndexes, whose session index is one of them) ends. Returns the IdP URL carrying the
+/// LogoutResponse, with the RelayState passed back unchanged.
+fn idp_logout(
+    saml: &Saml,
+    connection: &SamlConnection,
+    idp_slo_url: &str,
+    encoded: &str,
+    relay_state: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<String, Refusal> {
+    let xml = inflate("SAMLRequest", encoded)?;
+    scan(&xml, "LogoutRequest")?;
+    let request = read_logout_request(&xml)?;
+    if request.issuer.as_deref() != Some(connection.idp_entity_id.as_str()) {
+        return Err(Refusal::WrongIssuer {
+            found: request.issuer,
+            expected: connection.idp_entity_id.clone(),
+        });
+    }
+    check_slo_destination(saml, connection, request.destination.as_deref())?;
+    let id = request
+        .id
+        .ok_or_else(|| Refusal::Logout("the LogoutRequest has no ID".into()))?;
+    let name_id = request
+        .name_id
+        .filter(|name_id| !name_id.is_empty())
+        .ok_or_else(|| {
+            Refusal::Logout(
+                "the LogoutRequest has no NameID (EncryptedID and BaseID are not accepted)".into(),
+            )
+        })?;
+    let ended = saml.0.sso.end_sessions(|session| {
+        session.protocol == "saml"
+            && session.connection == connection.id
+            && session.subject == name_id
+            && (request.session_indexes.is_empty()
+                || session
+                    .claims
+                    .get("session_index")
+                    .and_then(Value::as_str)
+                    .is_some_and(|index| request.session_indexes.iter().any(|i| i == index)))
+    });
+    tracing::info!(
+        connection = %connection.id,
+        %name_id,
+        session_indexes = ?request.session_indexes,
+        ended,
+        "IdP-initiated single logout"
+    );
+    let xml = logout_response_xml(&id, now, idp_slo_url, &saml.entity_id(&connection.id))?;
+    redirect_binding_url(idp_slo_url, "SAMLResponse", &xml, relay_state)
+}
+
+/// A Destination, when present, must be the SP's single logout URL (SAML Core §3.2.1, §3.2.2).
+fn check_slo_destination(
+    saml: &Saml,
+    connection: &SamlConnection,
+    destination: Option<&str>,
+) -> Result<(), Refusal> {
+    let expected = saml.slo_url(&connection.id);
+    match destination {
+        Some(found) if found != expected => Err(Refusal::WrongDestination {
+            found: Some(found.to_owned()),
+            expected,
+            endpoint: "single logout",
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The refusal for a Status other than Success, with its code and message.
+fn status_refusal(status: &Status) -> Option<Refusal> {
+    let code = status.status_code.value.as_deref().unwrap_or("(none)");
+    if code == SUCCESS {
+        return None;
+    }
+    let message = status
+        .status_message
+        .as_ref()
+        .and_then(|message| message.value.as_deref())
+        .map(|message| format!(" ({message})"))
+        .unwrap_or_default();
+    Some(Refusal::Status {
+        code: code.to_owned(),
+        message,
+    })
+}
+
+/// The XML of a message an HTTP-Redirect parameter carries: base64 (a `+` the sender left
+/// unencoded arrives as a space and is read as `+`), then raw DEFLATE (SAML Bindings
+/// §3.4.4.1), at most [`MAX_INFLATED`] bytes of UTF-8.
+fn inflate(parameter: &'static str, encoded: &str) -> Result<String, Refusal> {
+    let refusal = |reason: String| Refusal::Redirect { parameter, reason };
+    let compact: String = encoded
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('+'),
+            c if c.is_ascii_whitespace() => None,
+            c => Some(c),
+        })
+        .collect();
+    let deflated = STANDARD
+        .decode(compact)
+        .map_err(|error| refusal(format!("bad base64: {error}")))?;
+    let mut inflated = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated.as_slice())
+        .take(u64::try_from(MAX_INFLATED + 1).unwrap_or(u64::MAX))
+        .read_to_end(&mut inflated)
+        .map_err(|error| refusal(format!("bad DEFLATE data: {error}")))?;
+    if inflated.len() > MAX_INFLATED {
+        return Err(refusal(format!(
+            "it inflates to more than {MAX_INFLATED} bytes"
+        )));
+    }
+    String::from_utf8(inflated).map_err(|error| refusal(format!("not UTF-8: {error}")))
+}
+
+/// `endpoint` with `parameter` (`SAMLRequest` or `SAMLResponse`) carrying `xml` and, when
+/// given, the RelayState (HTTP-Redirect binding, SAML Bindings §3.4.4.1; unsigned).
+fn redirect_binding_url(
+    endpoint: &str,
+    parameter: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+) -> Result<String, Refusal> {
+    let encoded = deflate_base64(xml)?;
+    let mut url = reqwest::Url::parse(endpoint)
+        .map_err(|error| Refusal::Request(format!("idp_slo_url is not a URL: {error}")))?;
+    {
+        let mut pairs = url.query_pairs_mut();
+        pairs.append_pair(parameter, &encoded);
+        if let Some(relay_state) = relay_state {
+            pairs.append_pair("RelayState", relay_state);
+        }
+    }
+    Ok(url.to_string())
+}
+
+/// A LogoutRequest of the SP (SAML Core §3.7.1), its children in schema order: Issuer,
+/// NameID, SessionIndex. Written here rather than with samael's `LogoutRequest`, which puts
+/// SessionIndex before NameID and writes the NameID unescaped.
+fn logout_request_xml(
+    id: &str,
+    now: DateTime<Utc>,
+    destination: &str,
+    issuer: &str,
+    name_id: &str,
+    name_id_format: Option<&str>,
+    session_index: Option<&str>,
+) -> Result<String, Refusal> {
+    let attributes = [("ID", id), ("Destination", destination)];
+    protocol_message("LogoutRequest", &attributes, now, issuer, |writer| {
+        let mut element = writer.create_element("saml2:NameID");
+        if let Some(format) = name_id_format {
+            element = element.with_attribute(("Format", format));
+        }
+        element.write_text_content(BytesText::new(name_id))?;
+        if let Some(session_index) = session_index {
+            writer
+                .create_element("saml2p:SessionIndex")
+                .write_text_content(BytesText::new(session_index))?;
+        }
+        Ok(())
+    })
+}
+
+/// The SP's successful LogoutResponse to the IdP's request `in_response_to` (SAML Core
+/// §3.7.2).
+fn logout_response_xml(
+    in_response_to: &str,
+    now: DateTime<Utc>,
+    destination: &str,
+    issuer: &str,
+) -> Result<String, Refusal> {
+    let id = message_id();
+    let attributes = [
+        ("ID", id.as_str()),
+        ("InResponseTo", in_response_to),
+        ("Destination", destination),
+    ];
+    protocol_message("LogoutResponse", &attributes, now, issuer, |writer| {
+        writer
+            .create_element("saml2p:Status")
+            .write_inner_content(|writer| {
+                writer
+                    .create_element("saml2p:StatusCode")
+                    .with_attribute(("Value", SUCCESS))
+                    .write_empty()?;
+                Ok(())
+            })?;
+        Ok(())
+    })
+}
+
+/// A protocol message `saml2p:{name}` with `attributes` (ID first), Version 2.0, IssueInstant
+/// `now`, the SP's Issuer, then what `body` writes.
+fn protocol_message(
+    name: &str,
+    attributes: &[(&str, &str)],
+    now: DateTime<Utc>,
+    issuer: &str,
+    body: impl FnOnce(&mut Writer<Vec<u8>>) -> std::io::Result<()>,
+) -> Result<String, Refusal> {
+    let issue_instant = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let mut writer = Writer::new(Vec::new());
+    let written = writer
+        .write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
+        .and_then(|()| {
+            writer
+                .create_element(format!("saml2p:{name}"))
+                .with_attributes([("xmlns:saml2p", PROTOCOL_NS), ("xmlns:saml2", ASSERTION_NS)])
+                .with_attributes(attributes.iter().copied())
+                .with_attributes([("Version", "2.0"), ("IssueInstant", issue_instant.as_str())])
+                .write_inner_content(|writer| {
+                    writer
+                        .create_element("saml2:Issuer")
+                        .write_text_content(BytesText::new(issuer))?;
+                    body(writer)
+                })
+                .map(|_| ())
+        });
+    written.map_err(|error| Refusal::Request(format!("the {name}: {error}")))?;
+    String::from_utf8(writer.into_inner())
+        .map_err(|error| Refusal::Request(format!("the {name}: {error}")))
+}
+
+/// What the SP reads of an IdP's LogoutRequest (SAML Core §3.7.1).
+#[derive(Debug, Default)]
+struct IdpLogoutRequest {
+    id: Option<String>,
+    destination: Option<String>,
+    issuer: Option<String>,
+    name_id: Option<String>,
+    session_indexes: Vec<String>,
+}
+
+/// Reads a LogoutRequest that [`scan`] has accepted: the root's ID and Destination, and the
+/// Issuer, NameID and SessionIndex children. samael's `LogoutRequest` is not used: it reads
+/// SessionIndex as an attribute (it is an element) and loses the NameID's Format.
+fn read_logout_request(xml: &str) -> Result<IdpLogoutRequest, Refusal> {
+    let malformed = |error: &dyn std::fmt::Display| Refusal::Malformed(error.to_string());
+    let mut reader = NsReader::from_str(xml);
+    let mut request = IdpLogoutRequest::default();
+    let mut depth = 0_usize;
+    // The child being read, and its text so far.
+    let mut child: Option<(String, String)> = None;
+    loop {
+        let (namespace, event) = reader
+            .read_resolved_event()
+            .map_err(|error| malformed(&error))?;
+        let namespace = match namespace {
+            ResolveResult::Bound(namespace) => namespace.as_ref().to_vec(),
+            _ => Vec::new(),
+        };
+        let empty = matches!(event, Event::Empty(_));
+        match event {
+            Event::Start(element) | Event::Empty(element) => {
+                if depth == 0 {
+                    request.id = attribute(&element, "ID")?;
+                    request.destination = attribute(&element, "Destination")?;
+                } else if depth == 1 {
+                    let name = String::from_utf8_lossy(element.local_name().as_ref()).into_owned();
+                    let known = match (namespace.as_slice(), name.as_str()) {
+                        (ns, "Issuer" | "NameID") if ns == ASSERTION_NS.as_bytes() => true,
+                        (ns, "SessionIndex") if ns == PROTOCOL_NS.as_bytes() => true,
+                        _ => false,
+                    };
+                    if known {
+                        child = Some((name, String::new()));
+                    }
+                }
+                if empty {
+                    if depth == 1 {
+                        store_child(&mut request, child.take());
+                    }
+                } else {
+                    depth += 1;
+                }
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if depth == 1 {
+                    store_child(&mut request, child.take());
+                }
+            }
+            Event::Text(text) if depth == 2 => {
+                if let Some((_, value)) = &mut child {
+                    value.push_str(&text.xml10_content().map_err(|error| malformed(&error))?);
+                }
+            }
+            Event::CData(text) if depth == 2 => {
+                if let Some((_, value)) = &mut child {
+                    value.push_str(&text.xml10_content().map_err(|error| malformed(&error))?);
+                }
+            }
+            Event::GeneralRef(reference) if depth == 2 => {
+                if let Some((_, value)) = &mut child {
+                    let resolved = match reference
+                        .resolve_char_ref()
+                        .map_err(|error| malformed(&error))?
+                    {
+                        Some(character) => character.to_string(),
+                        None => {
+                            let name = reference.decode().map_err(|error| malformed(&error))?;
+                            quick_xml::escape::resolve_predefined_entity(&name)
+                                .ok_or_else(|| {
+                                    Refusal::Forbidden(format!("the entity reference &{name};"))
+                                })?
+                                .to_owned()
+                        }
+                    };
+                    value.push_str(&resolved);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(request)
+}
+
+/// Keeps a child of a LogoutRequest that has been read; the first Issuer and NameID count.
+fn store_child(request: &mut IdpLogoutRequest, child: Option<(String, String)>) {
+    let Some((name, value)) = child else {
+        return;
+    };
+    let value = value.trim().to_owned();
+    match name.as_str() {
+        "Issuer" => {
+            request.issuer.get_or_insert(value);
+        }
+        "NameID" => {
+            request.name_id.get_or_insert(value);
+        }
+        _ => request.session_indexes.push(value),
+    }
+}
+
 /// What the scan before parsing learned of a response.
 #[derive(Debug, Default)]
 struct Shape {
@@ -1020,12 +1602,16 @@ impl Open {
     }
 }
 
-/// Reads the whole response with quick-xml before anything else does: refuses DTDs, entity
-/// references, comments, processing instructions and foreign encodings, checks the shape a
-/// signature can be trusted in (see the module documentation), and reports what it saw.
-fn scan(xml: &str) -> Result<Shape, Refusal> {
+/// Reads the whole message with quick-xml before anything else does: refuses DTDs, entity
+/// references, comments, processing instructions and foreign encodings, checks that the root
+/// is the protocol element `root` and the shape a signature can be trusted in (see the module
+/// documentation), and reports what it saw.
+fn scan(xml: &str, root: &'static str) -> Result<Shape, Refusal> {
     let mut reader = NsReader::from_str(xml);
-    let mut scanner = Scanner::default();
+    let mut scanner = Scanner {
+        root,
+        ..Scanner::default()
+    };
     loop {
         let (namespace, event) = reader
             .read_resolved_event()
@@ -1112,6 +1698,8 @@ fn scan(xml: &str) -> Result<Shape, Refusal> {
 /// The scan's state.
 #[derive(Default)]
 struct Scanner {
+    /// The local name the root must have, in the protocol namespace.
+    root: &'static str,
     shape: Shape,
     /// The elements open around the current one, the root first.
     open: Vec<Open>,
@@ -1129,8 +1717,11 @@ impl Scanner {
             if self.root_seen {
                 return Err(Refusal::Malformed("more than one root element".into()));
             }
-            if !(namespace == PROTOCOL_NS && name == "Response") {
-                return Err(Refusal::NotAResponse(name));
+            if !(namespace == PROTOCOL_NS && name == self.root) {
+                return Err(Refusal::WrongDocument {
+                    found: name,
+                    expected: self.root,
+                });
             }
             self.root_seen = true;
         }

@@ -73,6 +73,8 @@ pub struct Session {
     pub scim_user: Option<ScimUser>,
     /// When they signed in.
     pub signed_in: DateTime<Utc>,
+    /// When the session ends: the organization's session timeout after `signed_in`.
+    pub expires: DateTime<Utc>,
 }
 
 /// A sign-in that was sent to the provider and has not come back.
@@ -96,7 +98,24 @@ pub(crate) struct SsoShared {
     connections: RwLock<HashMap<String, OidcConnection>>,
     pending: Mutex<HashMap<String, Pending>>,
     sessions: Mutex<HashMap<String, Session>>,
+    /// What `/logout` asks where the IdP should end a session too (see [`SingleLogout`]).
+    single_logout: RwLock<Option<SingleLogout>>,
+    clock: RwLock<Clock>,
+    /// Session timeout in minutes by organization; others get [`DEFAULT_SESSION_MINUTES`].
+    session_minutes: RwLock<HashMap<String, i64>>,
 }
+
+/// How long an SSO session lasts unless its organization says otherwise (seed 000: two hours).
+pub const DEFAULT_SESSION_MINUTES: i64 = 120;
+
+/// Given a session `/logout` has just ended, the IdP URL the browser is sent to so the IdP
+/// ends its session too (SAML single logout, see `saml`), or `None` when the logout stays
+/// local.
+pub(crate) type SingleLogout = Box<dyn Fn(&Session) -> Option<String> + Send + Sync>;
+
+/// The time the SP goes by: the wall clock unless [`crate::RunningSp::set_clock`] gave it
+/// another (a frozen or advanced one shared with the IdPs).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 impl Sso {
     /// Sign-in state for an SP served at `origin`, matching logins against `store`.
@@ -112,6 +131,9 @@ impl Sso {
             connections: RwLock::default(),
             pending: Mutex::default(),
             sessions: Mutex::default(),
+            single_logout: RwLock::default(),
+            clock: RwLock::new(Arc::new(Utc::now)),
+            session_minutes: RwLock::default(),
         }))
     }
 
@@ -122,6 +144,61 @@ impl Sso {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(connection.id.clone(), connection);
+    }
+
+    /// Makes `single_logout` decide where `/logout` sends the browser after ending a session.
+    pub(crate) fn set_single_logout(&self, single_logout: SingleLogout) {
+        *self
+            .0
+            .single_logout
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(single_logout);
+    }
+
+    /// Ends every session `ends` picks; returns how many.
+    pub(crate) fn end_sessions(&self, ends: impl Fn(&Session) -> bool) -> usize {
+        let mut sessions = self
+            .0
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let before = sessions.len();
+        sessions.retain(|_, session| !ends(session));
+        before - sessions.len()
+    }
+
+    /// Makes `clock` the time sign-ins, tokens and sessions are checked against.
+    pub(crate) fn set_clock(&self, clock: Clock) {
+        *self.0.clock.write().unwrap_or_else(PoisonError::into_inner) = clock;
+    }
+
+    /// Sets how long sessions of `organization` last, in minutes (sessions started later).
+    pub(crate) fn set_session_minutes(&self, organization: &str, minutes: i64) {
+        self.0
+            .session_minutes
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(organization.to_owned(), minutes);
+    }
+
+    fn session_length(&self, organization: Option<&str>) -> Duration {
+        let minutes = organization
+            .and_then(|organization| {
+                self.0
+                    .session_minutes
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(organization)
+                    .copied()
+            })
+            .unwrap_or(DEFAULT_SESSION_MINUTES);
+        Duration::minutes(minutes)
+    }
+
+    /// The time now, by the SP's clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        let clock = Arc::clone(&self.0.clock.read().unwrap_or_else(PoisonError::into_inner));
+        clock()
     }
 
     /// The redirect URI the SP registers at the provider for `connection`.
@@ -174,6 +251,10 @@ enum Refusal {
     UnknownKey(Option<String>),
     #[error("the ID token was refused: {0}")]
     Invalid(String),
+    #[error("the ID token has expired (exp {0})")]
+    Expired(i64),
+    #[error("the ID token is not valid yet (nbf {0})")]
+    NotYetValid(i64),
     #[error("the ID token was issued in the future (iat {0})")]
     IssuedInTheFuture(i64),
     #[error("the ID token's nonce does not match the sign-in's")]
@@ -289,7 +370,7 @@ async fn start_login(
             pairs.append_pair("login_hint", hint);
         }
     }
-    let now = Utc::now();
+    let now = sso.now();
     let mut pending = sso.0.pending.lock().unwrap_or_else(PoisonError::into_inner);
     pending.retain(|_, login| now - login.started < PENDING_LIFETIME);
     pending.insert(
@@ -340,7 +421,7 @@ async fn finish_login(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .remove(&state)
-        .filter(|pending| Utc::now() - pending.started < PENDING_LIFETIME)
+        .filter(|pending| sso.now() - pending.started < PENDING_LIFETIME)
         .ok_or(Refusal::UnknownState)?;
     if pending.connection != connection.id {
         return Err(Refusal::WrongConnection {
@@ -387,7 +468,7 @@ async fn finish_login(
         .as_str()
         .ok_or_else(|| Refusal::Token("the answer has no id_token".into()))?;
     let jwks = fetch_json(sso, endpoint(&document, "jwks_uri")?, "JWKS").await?;
-    let claims = verify_id_token(id_token, &jwks, &connection, &pending.nonce)?;
+    let claims = verify_id_token(id_token, &jwks, &connection, &pending.nonce, sso.now())?;
     let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
     sso.session_for(Login {
         connection: connection.id,
@@ -425,6 +506,8 @@ impl Sso {
     /// The session of a verified login: matched to its SCIM user when its connection is paired
     /// with an organization. `Err` is the reason it is refused with `ScimUserNotActive`.
     pub(crate) fn session_for(&self, login: Login) -> Result<Session, String> {
+        let now = self.now();
+        let expires = now + self.session_length(login.organization.as_deref());
         let scim_user = match &login.organization {
             Some(organization) => Some(matched_user(
                 self,
@@ -442,7 +525,8 @@ impl Sso {
             matching: login.organization.as_ref().map(|_| login.matching),
             organization: login.organization,
             scim_user,
-            signed_in: Utc::now(),
+            signed_in: now,
+            expires,
         })
     }
 
@@ -496,6 +580,7 @@ fn verify_id_token(
     jwks: &Value,
     connection: &OidcConnection,
     nonce: &str,
+    now: DateTime<Utc>,
 ) -> Result<Map<String, Value>, Refusal> {
     let header = jsonwebtoken::decode_header(id_token)
         .map_err(|error| Refusal::Header(error.to_string()))?;
@@ -521,14 +606,23 @@ fn verify_id_token(
     validation.set_issuer(&[&connection.issuer]);
     validation.set_audience(&[&connection.client_id]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-    validation.leeway = CLOCK_SKEW_SECONDS;
-    validation.validate_nbf = true;
+    // The times are checked below against the SP's clock, not the library's wall clock.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     let claims = jsonwebtoken::decode::<Map<String, Value>>(id_token, &key, &validation)
         .map_err(|error| Refusal::Invalid(error.to_string()))?
         .claims;
-    let issued = claims["iat"].as_i64().unwrap_or_default();
     let skew = i64::try_from(CLOCK_SKEW_SECONDS).unwrap_or(i64::MAX);
-    if issued > Utc::now().timestamp() + skew {
+    let now = now.timestamp();
+    let time = |claim: &str| claims.get(claim).and_then(Value::as_i64);
+    if time("exp").is_none_or(|expires| expires + skew <= now) {
+        return Err(Refusal::Expired(time("exp").unwrap_or_default()));
+    }
+    if time("nbf").is_some_and(|not_before| not_before > now + skew) {
+        return Err(Refusal::NotYetValid(time("nbf").unwrap_or_default()));
+    }
+    let issued = time("iat").unwrap_or_default();
+    if issued > now + skew {
         return Err(Refusal::IssuedInTheFuture(issued));
     }
     let matches = claims["nonce"].as_str().is_some_and(|claimed| {
@@ -556,6 +650,31 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
         })
 }
 
+/// Why `session` is over, if it is: its timeout has passed (seed 000), or its SCIM user was
+/// deactivated or deleted since (seed 002), which ends every session of that user at once.
+fn ended(sso: &Sso, session: &Session) -> Option<(&'static str, String)> {
+    if sso.now() >= session.expires {
+        let minutes = (session.expires - session.signed_in).num_minutes();
+        return Some((
+            "SessionExpired",
+            format!(
+                "the SSO session of {} ended after {minutes} minutes (the organization's session timeout); sign in again",
+                session.subject
+            ),
+        ));
+    }
+    let (Some(organization), Some(user)) = (&session.organization, &session.scim_user) else {
+        return None;
+    };
+    let now = matching::user_now(&sso.0.store.organization(organization), &user.id);
+    (!now.is_some_and(|user| user.active)).then(|| {
+        (
+            "ScimUserNotActive",
+            format!("the SCIM user {} is no longer active", user.user_name),
+        )
+    })
+}
+
 async fn whoami(State(sso): State<Sso>, headers: HeaderMap) -> Response {
     let session = session_id(&headers).and_then(|id| {
         let session = sso
@@ -574,38 +693,44 @@ async fn whoami(State(sso): State<Sso>, headers: HeaderMap) -> Response {
         )
             .into_response();
     };
-    // A user deactivated (or deleted) through SCIM loses every session at once.
-    if let (Some(organization), Some(user)) = (&session.organization, &session.scim_user) {
-        let now = matching::user_now(&sso.0.store.organization(organization), &user.id);
-        if !now.is_some_and(|user| user.active) {
-            sso.0
-                .sessions
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&id);
-            tracing::warn!(user = %user.user_name, "session ended: the SCIM user is no longer active");
-            return (
-                StatusCode::UNAUTHORIZED,
-                axum::Json(json!({
-                    "error": "ScimUserNotActive",
-                    "error_description": format!("the SCIM user {} is no longer active", user.user_name),
-                })),
-            )
-                .into_response();
-        }
-    }
-    axum::Json(json!(session)).into_response()
-}
-
-async fn logout(State(sso): State<Sso>, headers: HeaderMap) -> Response {
-    if let Some(id) = session_id(&headers) {
+    if let Some((error, description)) = ended(&sso, &session) {
         sso.0
             .sessions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&id);
+        tracing::warn!(subject = %session.subject, %description, "session ended");
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({ "error": error, "error_description": description })),
+        )
+            .into_response();
     }
-    let mut response = (StatusCode::OK, "signed out\n").into_response();
+    axum::Json(json!(session)).into_response()
+}
+
+/// Ends the session at once; a SAML session whose IdP has single logout then goes on to the
+/// IdP with a LogoutRequest (personas.md §1.2 "Single logout"). The cookie is cleared always.
+async fn logout(State(sso): State<Sso>, headers: HeaderMap) -> Response {
+    let session = session_id(&headers).and_then(|id| {
+        sso.0
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id)
+    });
+    let idp_logout = session.and_then(|session| {
+        let single_logout = sso
+            .0
+            .single_logout
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        single_logout.as_ref()?(&session)
+    });
+    let mut response = match idp_logout {
+        Some(url) => Redirect::to(&url).into_response(),
+        None => (StatusCode::OK, "signed out\n").into_response(),
+    };
     if let Ok(cookie) = HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
     )) {

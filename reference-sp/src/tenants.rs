@@ -277,6 +277,35 @@ impl Tenants {
         Ok(token)
     }
 
+    /// Every organization's SSO session timeout in minutes.
+    pub(crate) async fn session_timeouts(&self) -> Result<HashMap<String, i64>, SpError> {
+        let rows = sqlx::query("SELECT id, session_timeout_minutes FROM organizations")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("session_timeout_minutes")?)))
+            .collect()
+    }
+
+    /// Sets how long the organization's SSO sessions last.
+    pub(crate) async fn set_session_timeout(
+        &self,
+        organization_id: &str,
+        minutes: i64,
+    ) -> Result<(), SpError> {
+        let changed =
+            sqlx::query("UPDATE organizations SET session_timeout_minutes = ?1 WHERE id = ?2")
+                .bind(minutes)
+                .bind(organization_id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        if changed == 0 {
+            return Err(SpError::UnknownOrganization(organization_id.to_owned()));
+        }
+        Ok(())
+    }
+
     /// Sets what DELETE does to the organization's users.
     pub(crate) async fn set_deletion_policy(
         &self,

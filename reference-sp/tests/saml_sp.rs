@@ -1,34 +1,39 @@
 //! Sign-in at the reference SP with SAML 2.0, in-process on 127.0.0.1:0: the SP's metadata and
 //! AuthnRequest, responses a test IdP signs here (assertion, response or both), and the
-//! refusals of responses a careful SP must not accept, each with its reason.
+//! refusals of responses a careful SP must not accept, each with its reason; then single
+//! logout over the HTTP-Redirect binding, SP- and IdP-initiated.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use idpsim_reference_sp::{
     DatabaseLocation, MatchingStrategy, RunningSp, SamlConnection, SamlConnectionError, SpConfig,
 };
+use quick_xml::XmlVersion;
+use quick_xml::events::Event as XmlEvent;
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use samael::attribute::{Attribute, AttributeValue};
 use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
-use samael::metadata::{EntityDescriptor, HTTP_POST_BINDING};
+use samael::metadata::{EntityDescriptor, HTTP_POST_BINDING, HTTP_REDIRECT_BINDING};
 use samael::schema::{
     Assertion, AttributeStatement, AudienceRestriction, AuthnContext, AuthnContextClassRef,
-    AuthnRequest, AuthnStatement, Conditions, Issuer, Response, Status, StatusCode as SamlStatus,
-    StatusMessage, Subject, SubjectConfirmation, SubjectConfirmationData, SubjectNameID,
+    AuthnRequest, AuthnStatement, Conditions, Issuer, LogoutRequest, LogoutResponse, Response,
+    Status, StatusCode as SamlStatus, StatusMessage, Subject, SubjectConfirmation,
+    SubjectConfirmationData, SubjectNameID,
 };
 use samael::signature::{DigestAlgorithm, Signature};
 use samael::traits::ToXml;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::Read as _;
-use std::sync::LazyLock;
+use std::io::{Read as _, Write as _};
+use std::sync::{Arc, LazyLock};
 
 const IDP_ENTITY_ID: &str = "https://idp.test/saml/metadata";
 const IDP_SSO_URL: &str = "https://idp.test/sso?tenant=acme";
+const IDP_SLO_URL: &str = "https://idp.test/slo?tenant=acme";
 const EMAIL_ATTRIBUTE: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress";
 const NAME_ID: &str = "00u1adele";
 const EMAIL: &str = "adele.vance@acme.test";
@@ -76,6 +81,7 @@ fn connection(id: &str, organization: Option<String>, idp_initiated: bool) -> Sa
         matching: MatchingStrategy::OidcEmailToScimUsername,
         claim_attributes: BTreeMap::from([("email".to_owned(), EMAIL_ATTRIBUTE.to_owned())]),
         accept_idp_initiated: idp_initiated,
+        idp_slo_url: Some(IDP_SLO_URL.to_owned()),
     }
 }
 
@@ -116,22 +122,37 @@ async fn begin(sp: &RunningSp, connection: &str, login_hint: Option<&str>) -> St
         login = login.query(&[("login_hint", hint)]);
     }
     let url = reqwest::Url::parse(&location(&login.send().await.unwrap())).unwrap();
-    let parameter = |name: &str| {
-        url.query_pairs()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_else(|| panic!("no {name} in {url}"))
-    };
-    let deflated = STANDARD.decode(parameter("SAMLRequest")).unwrap();
+    Started {
+        request: inflate(&parameter(&url, "SAMLRequest")).parse().unwrap(),
+        relay_state: parameter(&url, "RelayState"),
+        url,
+    }
+}
+
+/// The query parameter `name` of `url`.
+fn parameter(url: &reqwest::Url, name: &str) -> String {
+    url.query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| panic!("no {name} in {url}"))
+}
+
+/// The XML an HTTP-Redirect parameter carries (base64 of raw DEFLATE).
+fn inflate(encoded: &str) -> String {
+    let deflated = STANDARD.decode(encoded).unwrap();
     let mut xml = String::new();
     flate2::read::DeflateDecoder::new(deflated.as_slice())
         .read_to_string(&mut xml)
         .unwrap();
-    Started {
-        request: xml.parse().unwrap(),
-        relay_state: parameter("RelayState"),
-        url,
-    }
+    xml
+}
+
+/// `xml` as an HTTP-Redirect parameter carries it, before URL encoding.
+fn deflate(xml: &str) -> String {
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(xml.as_bytes()).unwrap();
+    STANDARD.encode(encoder.finish().unwrap())
 }
 
 /// What the test IdP asserts; `valid` gives a response the SP accepts.
@@ -147,6 +168,7 @@ struct Asserted {
     not_before: DateTime<Utc>,
     not_on_or_after: DateTime<Utc>,
     confirmation_not_on_or_after: DateTime<Utc>,
+    session_index: Option<String>,
 }
 
 impl Asserted {
@@ -163,6 +185,7 @@ impl Asserted {
             not_before: now - Duration::seconds(5),
             not_on_or_after: now + Duration::minutes(5),
             confirmation_not_on_or_after: now + Duration::minutes(5),
+            session_index: Some("_session-7".to_owned()),
         }
     }
 }
@@ -227,7 +250,7 @@ fn assertion(asserted: &Asserted) -> Assertion {
         }),
         authn_statements: Some(vec![AuthnStatement {
             authn_instant: Some(Utc::now()),
-            session_index: Some("_session-7".to_owned()),
+            session_index: asserted.session_index.clone(),
             session_not_on_or_after: None,
             subject_locality: None,
             authn_context: Some(AuthnContext {
@@ -448,6 +471,16 @@ async fn metadata_describes_the_sp() {
     assert_eq!(
         sp.saml_acs_url("acme"),
         format!("{}/sso/saml/acme/acs", sp.origin())
+    );
+    let slo = descriptor.single_logout_services.as_deref().unwrap();
+    let [slo] = slo else {
+        panic!("one SingleLogoutService expected: {slo:?}");
+    };
+    assert_eq!(slo.binding, HTTP_REDIRECT_BINDING);
+    assert_eq!(slo.location, sp.saml_slo_url("acme"));
+    assert_eq!(
+        sp.saml_slo_url("acme"),
+        format!("{}/sso/saml/acme/slo", sp.origin())
     );
     let unknown = browser()
         .get(format!("{}/sso/saml/nope/metadata", sp.origin()))
@@ -968,7 +1001,475 @@ async fn a_comment_that_keeps_the_signature_valid_is_refused() {
         sign(response(&asserted), Signed::Assertion, &KEY).replace(NAME_ID, "00u1<!-- -->adele");
     assert_refused(
         post(&sp, "acme", &xml, Some(&started.relay_state)).await,
-        "the SAML response contains a comment, which is not allowed",
+        "the SAML message contains a comment, which is not allowed",
+    )
+    .await;
+    sp.shutdown().await;
+}
+
+/// The issuer of Entra's LogoutResponses, not its assertion issuer (personas.md §1.2).
+const ENTRA_LOGOUT_ISSUER: &str = "https://login.microsoftonline.com/9c5a1d2e-tenant/";
+const RESPONDER: &str = "urn:oasis:names:tc:SAML:2.0:status:Responder";
+
+/// Signs `name_id` in at `connection` (SP-initiated) with `session_index`; returns the cookie.
+async fn sign_in(sp: &RunningSp, connection: &str, name_id: &str, session_index: &str) -> String {
+    let started = begin(sp, connection, None).await;
+    let mut asserted = Asserted::valid(sp, connection, Some(&started.request.id));
+    asserted.name_id = name_id.to_owned();
+    asserted.session_index = Some(session_index.to_owned());
+    let xml = sign(response(&asserted), Signed::Assertion, &KEY);
+    accepted(&post(sp, connection, &xml, Some(&started.relay_state)).await)
+}
+
+/// `GET /logout` with the session cookie.
+async fn logout(sp: &RunningSp, cookie: &str) -> reqwest::Response {
+    browser()
+        .get(format!("{}/logout", sp.origin()))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn assert_cookie_cleared(response: &reqwest::Response) {
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.starts_with("idpsim_session=;"), "{set_cookie}");
+    assert!(set_cookie.contains("Max-Age=0"), "{set_cookie}");
+}
+
+/// Sends `xml` as `parameter` (`SAMLRequest` or `SAMLResponse`) to the connection's single
+/// logout service, as the IdP's HTTP-Redirect does.
+async fn send_slo(
+    sp: &RunningSp,
+    connection: &str,
+    parameter: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+) -> reqwest::Response {
+    let mut query = vec![(parameter, deflate(xml))];
+    if let Some(relay_state) = relay_state {
+        query.push(("RelayState", relay_state.to_owned()));
+    }
+    browser()
+        .get(sp.saml_slo_url(connection))
+        .query(&query)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Asserts a 400 whose reason contains `reason`.
+async fn assert_logout_refused(response: reqwest::Response, reason: &str) {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.starts_with("Logout refused: "), "{body}");
+    assert!(
+        body.contains(reason),
+        "expected the reason {reason:?}, got: {body}"
+    );
+}
+
+/// The IdP's LogoutResponse to `in_response_to` at `acme`, with the status `code`, as Entra
+/// sends it.
+fn idp_logout_response(sp: &RunningSp, in_response_to: &str, code: &str) -> String {
+    LogoutResponse {
+        id: Some(samael::crypto::gen_saml_response_id()),
+        in_response_to: Some(in_response_to.to_owned()),
+        version: Some("2.0".to_owned()),
+        issue_instant: Some(Utc::now()),
+        destination: Some(sp.saml_slo_url("acme")),
+        consent: None,
+        issuer: Some(issuer(ENTRA_LOGOUT_ISSUER)),
+        signature: None,
+        status: Some(Status {
+            status_code: SamlStatus {
+                value: Some(code.to_owned()),
+            },
+            status_message: None,
+            status_detail: None,
+        }),
+    }
+    .to_string()
+    .unwrap()
+}
+
+/// The IdP's LogoutRequest `id` to the connection for `name_id` (children in schema order).
+fn idp_logout_request(
+    sp: &RunningSp,
+    connection: &str,
+    id: &str,
+    issuer: &str,
+    name_id: &str,
+    session_index: Option<&str>,
+) -> String {
+    let session_index = session_index
+        .map(|index| format!("<samlp:SessionIndex>{index}</samlp:SessionIndex>"))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{}" Destination="{}"><saml:Issuer>{issuer}</saml:Issuer><saml:NameID Format="{EMAIL_FORMAT}">{name_id}</saml:NameID>{session_index}</samlp:LogoutRequest>"#,
+        Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        sp.saml_slo_url(connection),
+    )
+}
+
+/// An element of a document as [`elements`] reads it.
+#[derive(Debug)]
+struct Element {
+    name: String,
+    attributes: BTreeMap<String, String>,
+    text: String,
+}
+
+/// The elements of `xml` in document order, by local name.
+fn elements(xml: &str) -> Vec<Element> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut found: Vec<Element> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    loop {
+        let event = reader.read_event().unwrap();
+        match &event {
+            XmlEvent::Start(element) | XmlEvent::Empty(element) => {
+                found.push(Element {
+                    name: String::from_utf8(element.local_name().as_ref().to_vec()).unwrap(),
+                    attributes: element
+                        .attributes()
+                        .map(|attribute| {
+                            let attribute = attribute.unwrap();
+                            (
+                                String::from_utf8(attribute.key.local_name().as_ref().to_vec())
+                                    .unwrap(),
+                                attribute
+                                    .normalized_value(XmlVersion::Implicit1_0)
+                                    .unwrap()
+                                    .into_owned(),
+                            )
+                        })
+                        .collect(),
+                    text: String::new(),
+                });
+                if matches!(event, XmlEvent::Start(_)) {
+                    open.push(found.len() - 1);
+                }
+            }
+            XmlEvent::End(_) => {
+                open.pop();
+            }
+            XmlEvent::Text(text) => {
+                if let Some(&at) = open.last() {
+                    found[at].text.push_str(&text.decode().unwrap());
+                }
+            }
+            XmlEvent::GeneralRef(reference) => {
+                if let Some(&at) = open.last() {
+                    let name = reference.decode().unwrap();
+                    let resolved = quick_xml::escape::resolve_predefined_entity(&name).unwrap();
+                    found[at].text.push_str(resolved);
+                }
+            }
+            XmlEvent::Eof => break,
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The URL a 303 sends the browser to, checked to be the IdP's single logout service.
+fn to_idp_slo(response: &reqwest::Response) -> reqwest::Url {
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let url = reqwest::Url::parse(&location(response)).unwrap();
+    assert_eq!(
+        format!(
+            "{}://{}{}",
+            url.scheme(),
+            url.host_str().unwrap(),
+            url.path()
+        ),
+        "https://idp.test/slo"
+    );
+    assert_eq!(parameter(&url, "tenant"), "acme");
+    url
+}
+
+#[tokio::test]
+async fn sp_initiated_logout_sends_a_logout_request_and_takes_its_logout_response_once() {
+    let sp = sp_with_connection().await;
+    // The SP's clock, frozen: the LogoutRequest is issued at its time.
+    let frozen = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
+    sp.set_clock(Arc::new(move || frozen));
+    let cookie = sign_in(&sp, "acme", NAME_ID, "_session-7").await;
+    assert_eq!(whoami(&sp, &cookie).await.0, StatusCode::OK);
+    let answer = logout(&sp, &cookie).await;
+    assert_cookie_cleared(&answer);
+    let url = to_idp_slo(&answer);
+    let relay_state = parameter(&url, "RelayState");
+    assert!((32..=80).contains(&relay_state.len()), "{relay_state}");
+    let xml = inflate(&parameter(&url, "SAMLRequest"));
+    let request: LogoutRequest = xml.parse().unwrap();
+    let request_id = request.id.clone().unwrap();
+    assert!(request_id.starts_with('_'), "{request_id}");
+    assert!(request_id.len() > 20, "{request_id}");
+    assert_eq!(request.version.as_deref(), Some("2.0"));
+    assert_eq!(request.issue_instant, Some(frozen));
+    assert_eq!(request.destination.as_deref(), Some(IDP_SLO_URL));
+    assert_eq!(
+        request.issuer.and_then(|issuer| issuer.value).as_deref(),
+        Some(sp.saml_entity_id("acme").as_str())
+    );
+    assert!(request.signature.is_none());
+    // samael reads neither the NameID's Format nor SessionIndex (an element): read them here,
+    // in schema order.
+    let found = elements(&xml);
+    let names: Vec<&str> = found.iter().map(|element| element.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["LogoutRequest", "Issuer", "NameID", "SessionIndex"],
+        "{xml}"
+    );
+    assert_eq!(found[2].text, NAME_ID);
+    assert_eq!(
+        found[2].attributes.get("Format").map(String::as_str),
+        Some(EMAIL_FORMAT)
+    );
+    assert_eq!(found[3].text, "_session-7");
+    // The session ended at once, before the IdP answers.
+    let (status, body) = whoami(&sp, &cookie).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // Entra's LogoutResponse, whose Issuer is not the assertion issuer, is accepted once.
+    let response = idp_logout_response(&sp, &request_id, SUCCESS);
+    let answer = send_slo(&sp, "acme", "SAMLResponse", &response, Some(&relay_state)).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.text().await.unwrap(), "You have signed out\n");
+    assert_logout_refused(
+        send_slo(&sp, "acme", "SAMLResponse", &response, Some(&relay_state)).await,
+        &format!("unknown InResponseTo \"{request_id}\": no pending LogoutRequest has this ID"),
+    )
+    .await;
+    assert_logout_refused(
+        send_slo(
+            &sp,
+            "acme",
+            "SAMLResponse",
+            &idp_logout_response(&sp, "_never-sent", SUCCESS),
+            None,
+        )
+        .await,
+        "unknown InResponseTo \"_never-sent\"",
+    )
+    .await;
+    // A failure status is refused, and uses up its request all the same.
+    let cookie = sign_in(&sp, "acme", NAME_ID, "_session-8").await;
+    let url = to_idp_slo(&logout(&sp, &cookie).await);
+    let request: LogoutRequest = inflate(&parameter(&url, "SAMLRequest")).parse().unwrap();
+    let request_id = request.id.unwrap();
+    assert_logout_refused(
+        send_slo(
+            &sp,
+            "acme",
+            "SAMLResponse",
+            &idp_logout_response(&sp, &request_id, RESPONDER),
+            None,
+        )
+        .await,
+        "the IdP answered with status urn:oasis:names:tc:SAML:2.0:status:Responder",
+    )
+    .await;
+    assert_logout_refused(
+        send_slo(
+            &sp,
+            "acme",
+            "SAMLResponse",
+            &idp_logout_response(&sp, &request_id, SUCCESS),
+            None,
+        )
+        .await,
+        "unknown InResponseTo",
+    )
+    .await;
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_single_logout_service_refuses_malformed_or_misdirected_messages() {
+    let sp = sp_with_connection().await;
+    let cookie = sign_in(&sp, "acme", NAME_ID, "_session-7").await;
+    let url = to_idp_slo(&logout(&sp, &cookie).await);
+    let request: LogoutRequest = inflate(&parameter(&url, "SAMLRequest")).parse().unwrap();
+    let request_id = request.id.unwrap();
+    let valid = idp_logout_response(&sp, &request_id, SUCCESS);
+    let body_start = valid.find("?>").unwrap() + 2;
+    let doctype = format!(
+        "{}<!DOCTYPE samlp:LogoutResponse [<!ENTITY x \"y\">]>{}",
+        &valid[..body_start],
+        &valid[body_start..]
+    );
+    let misdirected = valid.replace(&sp.saml_slo_url("acme"), "https://other-sp.test/saml/slo");
+    let cases = [
+        (doctype, "DOCTYPE/DTD not allowed"),
+        (
+            valid.replace("</saml2:Issuer>", "</saml2:Issuer><!-- x -->"),
+            "contains a comment",
+        ),
+        (misdirected, "wrong destination"),
+        (
+            valid.replace("LogoutResponse", "Response"),
+            "the document is a `Response`, not a SAML protocol LogoutResponse",
+        ),
+    ];
+    for (xml, reason) in &cases {
+        assert_logout_refused(
+            send_slo(&sp, "acme", "SAMLResponse", xml, None).await,
+            reason,
+        )
+        .await;
+    }
+    // None of them used the request up.
+    let answer = send_slo(&sp, "acme", "SAMLResponse", &valid, None).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let not_deflated = browser()
+        .get(sp.saml_slo_url("acme"))
+        .query(&[("SAMLResponse", STANDARD.encode(&valid))])
+        .send()
+        .await
+        .unwrap();
+    assert_logout_refused(
+        not_deflated,
+        "SAMLResponse is not base64 of raw DEFLATE of UTF-8 XML (HTTP-Redirect binding)",
+    )
+    .await;
+    let nothing = browser().get(sp.saml_slo_url("acme")).send().await.unwrap();
+    assert_logout_refused(nothing, "neither SAMLRequest nor SAMLResponse").await;
+    let unknown = browser()
+        .get(sp.saml_slo_url("nope"))
+        .query(&[("SAMLResponse", deflate(&valid))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_idp_initiated_logout_request_ends_only_the_named_users_sessions() {
+    let sp = sp_with_connection().await;
+    sp.add_saml_connection(connection("globex", None, false))
+        .unwrap();
+    let adele_7 = sign_in(&sp, "acme", NAME_ID, "_session-7").await;
+    let adele_8 = sign_in(&sp, "acme", NAME_ID, "_session-8").await;
+    let megan = sign_in(&sp, "acme", "00u1megan", "_session-9").await;
+    let adele_globex = sign_in(&sp, "globex", NAME_ID, "_session-7").await;
+    let signed_in = |cookie: &str| {
+        let cookie = cookie.to_owned();
+        let sp = &sp;
+        async move { whoami(sp, &cookie).await.0 == StatusCode::OK }
+    };
+    // Another issuer ends nothing.
+    assert_logout_refused(
+        send_slo(
+            &sp,
+            "acme",
+            "SAMLRequest",
+            &idp_logout_request(
+                &sp,
+                "acme",
+                "_forged",
+                "https://evil-idp.test",
+                NAME_ID,
+                None,
+            ),
+            None,
+        )
+        .await,
+        "wrong issuer: Some(\"https://evil-idp.test\") is not the IdP's entity ID",
+    )
+    .await;
+    for cookie in [&adele_7, &adele_8, &megan, &adele_globex] {
+        assert!(signed_in(cookie).await);
+    }
+    // With a SessionIndex: that session of the user only.
+    let relay_state = "https://app.test/signed-out?tenant=acme&step=2";
+    let answer = send_slo(
+        &sp,
+        "acme",
+        "SAMLRequest",
+        &idp_logout_request(
+            &sp,
+            "acme",
+            "_idp-logout-1",
+            IDP_ENTITY_ID,
+            NAME_ID,
+            Some("_session-7"),
+        ),
+        Some(relay_state),
+    )
+    .await;
+    let url = to_idp_slo(&answer);
+    assert_eq!(parameter(&url, "RelayState"), relay_state);
+    let response: LogoutResponse = inflate(&parameter(&url, "SAMLResponse")).parse().unwrap();
+    assert_eq!(response.in_response_to.as_deref(), Some("_idp-logout-1"));
+    assert!(response.id.as_deref().unwrap().starts_with('_'));
+    assert_eq!(response.version.as_deref(), Some("2.0"));
+    assert_eq!(response.destination.as_deref(), Some(IDP_SLO_URL));
+    assert_eq!(
+        response.issuer.and_then(|issuer| issuer.value).as_deref(),
+        Some(sp.saml_entity_id("acme").as_str())
+    );
+    assert_eq!(
+        response.status.unwrap().status_code.value.as_deref(),
+        Some(SUCCESS)
+    );
+    assert!(!signed_in(&adele_7).await);
+    assert!(signed_in(&adele_8).await);
+    assert!(signed_in(&megan).await);
+    // Without one: every session of the user at this connection; no RelayState, none back.
+    let answer = send_slo(
+        &sp,
+        "acme",
+        "SAMLRequest",
+        &idp_logout_request(&sp, "acme", "_idp-logout-2", IDP_ENTITY_ID, NAME_ID, None),
+        None,
+    )
+    .await;
+    let url = to_idp_slo(&answer);
+    assert!(
+        url.query_pairs().all(|(key, _)| key != "RelayState"),
+        "{url}"
+    );
+    let response: LogoutResponse = inflate(&parameter(&url, "SAMLResponse")).parse().unwrap();
+    assert_eq!(response.in_response_to.as_deref(), Some("_idp-logout-2"));
+    assert!(!signed_in(&adele_8).await);
+    assert!(signed_in(&megan).await);
+    assert!(signed_in(&adele_globex).await);
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_single_logout_at_the_idp_logout_stays_local() {
+    let sp = start_sp().await;
+    let mut google = connection("google", None, false);
+    google.idp_slo_url = None;
+    sp.add_saml_connection(google).unwrap();
+    let cookie = sign_in(&sp, "google", NAME_ID, "_session-7").await;
+    let answer = logout(&sp, &cookie).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_cookie_cleared(&answer);
+    assert_eq!(answer.text().await.unwrap(), "signed out\n");
+    assert_eq!(whoami(&sp, &cookie).await.0, StatusCode::UNAUTHORIZED);
+    // Without a session, too.
+    let answer = logout(&sp, "idpsim_session=none").await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_cookie_cleared(&answer);
+    // Its single logout service takes no message.
+    assert_logout_refused(
+        send_slo(
+            &sp,
+            "google",
+            "SAMLRequest",
+            &idp_logout_request(&sp, "google", "_idp-logout", IDP_ENTITY_ID, NAME_ID, None),
+            None,
+        )
+        .await,
+        "the IdP has no single logout endpoint",
     )
     .await;
     sp.shutdown().await;

@@ -13,8 +13,11 @@
 //!   token, userinfo, end-session, sign-in page).
 //! - [`saml`]: each persona's SAML 2.0 IdP (metadata, SSO over HTTP-Redirect and HTTP-POST,
 //!   IdP-initiated responses, the persona's assertion shape and signatures).
+//! - [`clock`]: the time the IdPs (and the reference SP) go by, which tests and
+//!   `idpsim serve --clock-api` freeze and advance.
 //! - [`html`]: escaping for the pages; the sign-in page itself is shared by both protocols.
 
+pub mod clock;
 pub mod directory;
 pub mod html;
 pub mod mapping;

@@ -483,3 +483,208 @@ async fn malformed_requests_are_refused_with_a_reason() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
+
+/// The Python with python3-saml that `scripts/test` prepares in `target/python-saml`.
+fn python_saml() -> std::path::PathBuf {
+    let workspace = fixtures_dir().parent().unwrap().to_owned();
+    let python = workspace.join("target/python-saml/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: scripts/test installs python3-saml there",
+        python.display()
+    );
+    python
+}
+
+#[test]
+fn python3_saml_accepts_every_personas_response_and_refuses_an_edited_one() {
+    let directory = acme();
+    let mut responses = serde_json::Map::new();
+    for name in PERSONAS {
+        let persona = persona(name);
+        let entity_id = persona.saml.entity_id.value.replace("{tenant}", TENANT);
+        let xml = signed_response(
+            Issuing {
+                persona: &persona,
+                entity_id: &entity_id,
+                tenant: TENANT,
+                credential: &CREDENTIAL,
+            },
+            &directory,
+            directory.user("adele").unwrap(),
+            &Audience {
+                entity_id: SP_ENTITY.into(),
+                acs_url: ACS.into(),
+                in_response_to: Some("_request1".into()),
+            },
+            Utc::now(),
+            &mut rand::rng(),
+        )
+        .unwrap();
+        if name == "entra" {
+            let edited = xml.replace(
+                ">adele.vance@acme.test</saml2:NameID>",
+                ">catherine.hale@acme.test</saml2:NameID>",
+            );
+            assert_ne!(edited, xml);
+            responses.insert(
+                "entra, NameID edited".into(),
+                serde_json::json!({"idp_entity_id": entity_id, "response": STANDARD.encode(edited)}),
+            );
+        }
+        responses.insert(
+            name.into(),
+            serde_json::json!({"idp_entity_id": entity_id, "response": STANDARD.encode(xml)}),
+        );
+    }
+    let input = serde_json::json!({
+        "idp_certificate": CREDENTIAL.certificate_base64(),
+        "sp_entity_id": SP_ENTITY,
+        "acs_url": ACS,
+        "request_id": "_request1",
+        "responses": responses,
+    });
+    let script = fixtures_dir()
+        .parent()
+        .unwrap()
+        .join("simulator/tests/support/python_saml_check.py");
+    let mut child = Command::new(python_saml())
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let results: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for name in PERSONAS {
+        assert_eq!(results[name], "valid", "{name}: {results}");
+    }
+    let edited = results["entra, NameID edited"].as_str().unwrap();
+    assert_ne!(edited, "valid");
+    assert!(edited.to_lowercase().contains("signature"), "{edited}");
+}
+
+fn logout_request(id: &str, issuer: &str) -> String {
+    format!(
+        "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" \
+         IssueInstant=\"2026-01-15T10:00:00Z\"><saml:Issuer>{issuer}</saml:Issuer>\
+         <saml:NameID>adele.vance@acme.test</saml:NameID></samlp:LogoutRequest>"
+    )
+}
+
+/// The message of an HTTP-Redirect binding URL, inflated.
+fn redirected_message(url: &str, parameter: &str) -> String {
+    let url = reqwest::Url::parse(url).unwrap();
+    let encoded = url
+        .query_pairs()
+        .find(|(name, _)| name == parameter)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| panic!("no {parameter} in {url}"));
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::DeflateDecoder::new(STANDARD.decode(encoded).unwrap().as_slice()),
+        &mut xml,
+    )
+    .unwrap();
+    xml
+}
+
+#[tokio::test]
+async fn entra_answers_a_logout_request_at_its_sso_url_with_its_tenant_issuer() {
+    let slo = "http://127.0.0.1:9/slo";
+    let idp = start("entra", false, false).await;
+    let metadata = idp.idp.metadata_xml();
+    assert!(metadata.contains("SingleLogoutService"), "{metadata}");
+    assert_eq!(idp.idp.slo_url(), Some(idp.idp.sso_url()));
+    let registered = Arc::new(SamlIdp::new(
+        persona("entra"),
+        Arc::new(acme()),
+        CREDENTIAL.clone(),
+        SamlIdpConfig {
+            base_url: idp.base.clone(),
+            tenant: TENANT.into(),
+            service_providers: vec![
+                ServiceProvider::parse(&format!("{SP_ENTITY}={ACS},{slo}")).unwrap(),
+            ],
+            strict: true,
+            auto_login: false,
+            clock: Arc::new(Utc::now),
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = Arc::clone(&registered).router();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let sso = registered.sso_url().replace(&idp.base, &base);
+    let answer = idp
+        .http
+        .get(&sso)
+        .query(&[
+            (
+                "SAMLRequest",
+                deflated(&logout_request("_lo1", SP_ENTITY)).as_str(),
+            ),
+            ("RelayState", "after-logout"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(slo), "{location}");
+    assert!(location.contains("RelayState=after-logout"), "{location}");
+    let response = redirected_message(&location, "SAMLResponse");
+    let parsed: samael::schema::LogoutResponse = response.parse().unwrap();
+    assert_eq!(parsed.in_response_to.as_deref(), Some("_lo1"));
+    assert_eq!(parsed.destination.as_deref(), Some(slo));
+    assert_eq!(
+        parsed.issuer.and_then(|issuer| issuer.value).as_deref(),
+        Some(format!("https://login.microsoftonline.com/{TENANT}/").as_str()),
+        "Entra's LogoutResponse issuer is its login.microsoftonline.com tenant URL"
+    );
+    let (status, page) = idp
+        .redirect(&logout_request("_lo2", "urn:unknown-app"), &[])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("is no metadata URL"), "{page}");
+}
+
+#[tokio::test]
+async fn google_offers_no_single_logout() {
+    let idp = start("google", false, false).await;
+    assert!(!idp.idp.metadata_xml().contains("SingleLogoutService"));
+    assert_eq!(idp.idp.slo_url(), None);
+    let (status, page) = idp.redirect(&logout_request("_lo3", SP_ENTITY), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("offers no single logout"), "{page}");
+}
+
+#[test]
+fn an_sp_is_registered_by_its_metadata_or_by_entity_acs_and_slo() {
+    let parsed =
+        ServiceProvider::parse("urn:app=http://127.0.0.1:3000/acs,http://127.0.0.1:3000/slo")
+            .unwrap();
+    assert_eq!(parsed.entity_id, "urn:app");
+    assert_eq!(parsed.slo_url.as_deref(), Some("http://127.0.0.1:3000/slo"));
+    assert!(ServiceProvider::parse("urn:app=not a url").is_err());
+    let metadata = "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" \
+        entityID=\"https://app.example/saml\"><md:SPSSODescriptor \
+        protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+        <md:SingleLogoutService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" \
+        Location=\"https://app.example/slo\"/>\
+        <md:AssertionConsumerService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" \
+        Location=\"https://app.example/acs\" index=\"0\"/></md:SPSSODescriptor></md:EntityDescriptor>";
+    let sp = ServiceProvider::from_metadata(metadata).unwrap();
+    assert_eq!(sp.entity_id, "https://app.example/saml");
+    assert_eq!(sp.acs_url, "https://app.example/acs");
+    assert_eq!(sp.slo_url.as_deref(), Some("https://app.example/slo"));
+    assert!(ServiceProvider::from_metadata("<!DOCTYPE x []><x/>").is_err());
+}

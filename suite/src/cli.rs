@@ -69,6 +69,11 @@ pub struct ServeArgs {
     /// issuer being the audience and its ACS URL the destination.
     #[arg(long)]
     pub strict_sp: bool,
+    /// Serve the clock API on the IdPs' address: `GET /clock`, `POST /clock/freeze`
+    /// (`{"at": RFC 3339}` optional), `POST /clock/advance` (`{"seconds": N}`) and
+    /// `POST /clock/resume` move the time the IdPs and the reference SP share.
+    #[arg(long)]
+    pub clock_api: bool,
     /// A service provider of every SAML IdP, `ENTITY_ID=ACS_URL` (repeatable).
     #[arg(long = "sp", value_name = "ENTITY_ID=ACS_URL")]
     pub service_providers: Vec<String>,

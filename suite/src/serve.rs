@@ -12,8 +12,9 @@ use idpsim_reference_sp::{
     DatabaseLocation, MatchingStrategy, OidcConnection, RunningSp, SamlConnection, SpConfig,
     TokenRole,
 };
+use idpsim_simulator::clock::ControlledClock;
 use idpsim_simulator::directory::Directory;
-use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey, system_clock};
+use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey};
 use idpsim_simulator::persona::PersonaCatalog;
 use idpsim_simulator::saml::{SamlCredential, SamlIdp, SamlIdpConfig, ServiceProvider};
 use serde_json::{Map, Value, json};
@@ -61,7 +62,13 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
     }
     let mut extra_sps = Vec::new();
     for text in &args.service_providers {
-        extra_sps.push(ServiceProvider::parse(text).map_err(usage)?);
+        // `ENTITY_ID=ACS_URL[,SLO_URL]`, or the URL of the SP's metadata.
+        let sp = if text.contains('=') {
+            ServiceProvider::parse(text)
+        } else {
+            ServiceProvider::fetch(text).await
+        };
+        extra_sps.push(sp.map_err(usage)?);
     }
     let listener = TcpListener::bind(args.listen)
         .await
@@ -80,7 +87,14 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
     .await
     .map_err(|error| usage(format!("cannot start the reference SP: {error}")))?;
     let sp_secret = state_value(&args.state_dir, "sp-client-secret", random_secret)?;
-    let mut router = axum::Router::new();
+    // One clock for the IdPs and the SP: the wall clock's time until the clock API moves it.
+    let clock = ControlledClock::new();
+    sp.set_clock(clock.clock());
+    let mut router = if args.clock_api {
+        clock.router()
+    } else {
+        axum::Router::new()
+    };
     let mut personas = Map::new();
     for name in catalog.names() {
         let persona = catalog
@@ -102,6 +116,7 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
         let mut service_providers = vec![ServiceProvider {
             entity_id: sp.saml_entity_id(name),
             acs_url: sp.saml_acs_url(name),
+            slo_url: Some(sp.saml_slo_url(name)),
         }];
         service_providers.extend(extra_sps.iter().cloned());
         let saml_idp = Arc::new(SamlIdp::new(
@@ -114,7 +129,7 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
                 service_providers,
                 strict: args.strict_sp,
                 auto_login: args.auto_login,
-                clock: system_clock(),
+                clock: clock.clock(),
             },
         ));
         let saml_claims = persona.saml.oidc_equivalents.value.clone();
@@ -133,7 +148,7 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
                 tenant,
                 clients,
                 auto_login: args.auto_login,
-                clock: system_clock(),
+                clock: clock.clock(),
             },
         ));
         let matching = match matching_overrides
@@ -156,6 +171,7 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
             id: name.clone(),
             idp_entity_id: saml_idp.entity_id().to_owned(),
             idp_sso_url: saml_idp.sso_url(),
+            idp_slo_url: saml_idp.slo_url(),
             idp_certificates: vec![saml_idp.certificate_pem().to_owned()],
             organization: Some(organization.id.clone()),
             matching,
@@ -186,7 +202,7 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
             .merge(Arc::clone(&provider).router())
             .merge(Arc::clone(&saml_idp).router());
     }
-    let urls = json!({
+    let mut urls = json!({
         "personas": personas,
         "sp": {
             "login": format!("{}/sso/oidc/{{persona}}/login", sp.origin()),
@@ -198,6 +214,9 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
             "scim_token": sp.default_token(),
         },
     });
+    if args.clock_api {
+        urls["clock_api"] = json!(format!("{idp_base}/clock"));
+    }
     if let Some(path) = &args.urls_json {
         let text = serde_json::to_string_pretty(&urls).unwrap_or_default();
         std::fs::write(path, text)
@@ -285,6 +304,12 @@ pub fn table(urls: &Value) -> String {
         text(&sp["scim_base"]),
         text(&sp["scim_token"]),
     );
+    if let Some(clock) = urls["clock_api"].as_str() {
+        let _ = writeln!(
+            out,
+            "\nClock API: {clock} (POST /clock/freeze, /clock/advance {{\"seconds\": N}}, /clock/resume)"
+        );
+    }
     out
 }
 

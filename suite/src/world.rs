@@ -4,6 +4,7 @@ use crate::json_match;
 use crate::template::{self, UnknownPlaceholder};
 use chrono::Utc;
 use idpsim_reference_sp::{OidcConnection, RunningSp, SamlConnection, SpError};
+use idpsim_simulator::clock::{Clock, ControlledClock, system_clock};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::persona::Persona;
 use idpsim_simulator::provision::{
@@ -29,22 +30,31 @@ pub struct Target {
     base_url: String,
     token: String,
     reference_sp: Option<Arc<RunningSp>>,
+    clock: Option<Arc<ControlledClock>>,
 }
 
 impl Target {
     /// A target at `base_url` (ending in e.g. `/scim/v2`, no trailing slash needed) that
-    /// accepts `token`; `reference_sp` is the bundled SP's handle when it is the target.
+    /// accepts `token`; `reference_sp` is the bundled SP's handle when it is the target. The
+    /// bundled SP then goes by a controlled clock the scenarios' IdPs share (see
+    /// [`ScimWorld::clock`]).
     pub fn new(
         client: reqwest::Client,
         base_url: &str,
         token: &str,
         reference_sp: Option<Arc<RunningSp>>,
     ) -> Self {
+        let clock = reference_sp.as_ref().map(|sp| {
+            let clock = ControlledClock::new();
+            sp.set_clock(clock.clock());
+            clock
+        });
         Target {
             client,
             base_url: base_url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
             reference_sp,
+            clock,
         }
     }
 
@@ -282,6 +292,9 @@ pub struct SamlSide {
     pub tampering: Option<String>,
     /// The last Response posted to the SP (XML) and the form it was posted with.
     pub last_posted: Option<(String, Vec<(String, String)>)>,
+    /// The last sign-out: every URL the browser was sent to, and the last answer's status and
+    /// body.
+    pub last_sign_out: Option<(Vec<String>, u16, String)>,
 }
 
 /// One scenario's state: the target, the credentials in use, the last response, the values
@@ -301,6 +314,10 @@ pub struct ScimWorld {
     provisioning: Option<Box<Provisioning>>,
     sso: Option<Box<SsoScenario>>,
     transcript: Transcript,
+    /// Whether the scenario is tagged `@serial` (runs alone, so it may move the clock).
+    serial: bool,
+    /// Whether the scenario moved the shared clock (put back when it ends).
+    moved_clock: bool,
 }
 
 impl ScimWorld {
@@ -318,6 +335,8 @@ impl ScimWorld {
             provisioning: None,
             sso: None,
             transcript: Transcript::default(),
+            serial: false,
+            moved_clock: false,
         }
     }
 
@@ -326,6 +345,39 @@ impl ScimWorld {
     pub fn attach(&mut self, target: Arc<Target>, run_prefix: &str) {
         self.target = Some(target);
         self.unique = unique_prefix(run_prefix);
+    }
+
+    /// Marks the scenario as running alone (`@serial`): only then may it move the clock.
+    pub fn set_serial(&mut self, serial: bool) {
+        self.serial = serial;
+    }
+
+    /// The time the scenario's IdPs go by: the bundled SP's controlled clock, or the wall
+    /// clock for an external target.
+    pub fn clock(&self) -> Clock {
+        self.target
+            .as_ref()
+            .and_then(|target| target.clock.as_ref())
+            .map_or_else(system_clock, ControlledClock::clock)
+    }
+
+    /// Moves the clock the bundled SP and the scenario's IdPs share `by` ahead; it is put back
+    /// when the scenario ends. Only a `@serial` scenario may: other scenarios run at the same
+    /// time and their tokens and sessions would age too.
+    pub fn move_clock(&mut self, by: chrono::Duration) -> Result<(), StepError> {
+        if !self.serial {
+            return Err(StepError::Step(
+                "moving the clock needs a scenario tagged @serial (it runs alone)".into(),
+            ));
+        }
+        let clock = self
+            .target()?
+            .clock
+            .clone()
+            .ok_or(StepError::NeedsReferenceSp)?;
+        clock.advance(by);
+        self.moved_clock = true;
+        Ok(())
     }
 
     /// Every exchange of the scenario with the target, the provisioning cycles' included,
@@ -628,6 +680,15 @@ impl ScimWorld {
     pub async fn clean_up(&mut self) {
         if let Some(sso) = &self.sso {
             sso.server.abort();
+        }
+        if self.moved_clock
+            && let Some(clock) = self
+                .target
+                .as_ref()
+                .and_then(|target| target.clock.as_ref())
+        {
+            clock.reset();
+            self.moved_clock = false;
         }
         let Some(target) = self.target.clone() else {
             return;

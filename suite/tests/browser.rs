@@ -9,9 +9,10 @@
 use idpsim_reference_sp::{
     DatabaseLocation, MatchingStrategy, OidcConnection, RunningSp, SamlConnection, SpConfig,
 };
+use idpsim_simulator::clock::system_clock;
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::fixtures_dir;
-use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey, system_clock};
+use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey};
 use idpsim_simulator::persona::{Persona, PersonaCatalog};
 use idpsim_simulator::saml::{SamlCredential, SamlIdp, SamlIdpConfig, ServiceProvider};
 use serde_json::{Value, json};
@@ -202,6 +203,7 @@ async fn start() -> RunningSp {
             service_providers: vec![ServiceProvider {
                 entity_id: sp.saml_entity_id("entra"),
                 acs_url: sp.saml_acs_url("entra"),
+                slo_url: Some(sp.saml_slo_url("entra")),
             }],
             strict: true,
             auto_login: false,
@@ -212,6 +214,7 @@ async fn start() -> RunningSp {
         id: "entra".into(),
         idp_entity_id: saml.entity_id().to_owned(),
         idp_sso_url: saml.sso_url(),
+        idp_slo_url: saml.slo_url(),
         idp_certificates: vec![saml.certificate_pem().to_owned()],
         organization: None,
         matching: MatchingStrategy::OidcEmailToScimUsername,

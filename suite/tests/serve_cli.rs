@@ -1,7 +1,8 @@
 //! `idpsim serve` as a developer runs it: the real binary on loopback ports it picks; a
 //! sign-in through Entra's provider refused until Entra has provisioned the persona's demo
-//! organization (`idpsim provision`), then matched to its SCIM user; the URL table as JSON;
-//! issuers and keys that survive a restart; and Ctrl-C.
+//! organization (`idpsim provision`), then matched to its SCIM user, through OpenID Connect
+//! and SAML; the clock API ending the session; the URL table as JSON; issuers, keys and
+//! certificates that survive a restart; and Ctrl-C.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -24,6 +25,7 @@ async fn serve(dir: &Path) -> (Child, Value) {
             "--auto-login",
             "--matching",
             "entra=OidcOidToScimExternalId",
+            "--clock-api",
         ])
         .arg("--state-dir")
         .arg(dir.join("state"))
@@ -73,6 +75,59 @@ async fn sign_in(browser: &reqwest::Client, persona: &Value, urls: &Value) -> (u
             .to_string();
     }
     panic!("too many redirects; the SP is at {}", urls["sp"]["whoami"]);
+}
+
+/// Signs adele in through `persona`'s SAML IdP: the SP's login URL, the IdP's auto-submitting
+/// form (test mode), the POST to the ACS; the session cookie and `/whoami`'s status and body.
+async fn saml_sign_in(browser: &reqwest::Client, persona: &Value) -> (String, u16, String) {
+    let login = format!(
+        "{}?login_hint=adele.vance%40acme.test",
+        persona["saml_login_page"].as_str().unwrap()
+    );
+    let to_idp = browser.get(&login).send().await.unwrap();
+    let idp = to_idp.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser
+        .get(&idp)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let field = |marker: &str| {
+        let start = page.find(marker).unwrap() + marker.len();
+        page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
+    };
+    let acs = field("<form method=\"post\" action=\"");
+    let form = [
+        ("SAMLResponse", field("name=\"SAMLResponse\" value=\"")),
+        ("RelayState", field("name=\"RelayState\" value=\"")),
+    ];
+    let answer = browser.post(&acs).form(&form).send().await.unwrap();
+    assert_eq!(answer.status(), 303, "{:?}", answer.text().await);
+    let cookie = answer.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let whoami = reqwest::Url::parse(&acs)
+        .unwrap()
+        .join(answer.headers()["location"].to_str().unwrap())
+        .unwrap();
+    let (status, body) = whoami_with(browser, whoami.as_str(), &cookie).await;
+    (cookie, status, body)
+}
+
+async fn whoami_with(browser: &reqwest::Client, url: &str, cookie: &str) -> (u16, String) {
+    let response = browser
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
 }
 
 /// `url`'s JSON answer.
@@ -131,6 +186,35 @@ async fn a_developer_signs_in_through_entra_and_the_issuer_survives_a_restart() 
     assert_eq!(whoami["connection"], "entra");
     assert_eq!(whoami["scim_user"]["user_name"], "adele.vance@acme.test");
     assert_eq!(whoami["matching"], "OidcOidToScimExternalId");
+
+    let (cookie, status, whoami) = saml_sign_in(&browser, entra).await;
+    assert_eq!(status, 200, "{whoami}");
+    let whoami: Value = serde_json::from_str(&whoami).unwrap();
+    assert_eq!(whoami["protocol"], "saml");
+    assert_eq!(whoami["scim_user"]["user_name"], "adele.vance@acme.test");
+    let metadata = browser
+        .get(entra["saml_metadata"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let clock = urls["clock_api"].as_str().unwrap();
+    let moved: Value = browser
+        .post(format!("{clock}/advance"))
+        .json(&serde_json::json!({"seconds": 3 * 3600}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["frozen"], false);
+    let (status, body) =
+        whoami_with(&browser, urls["sp"]["whoami"].as_str().unwrap(), &cookie).await;
+    assert_eq!(status, 401, "two hours later the session is over: {body}");
+    assert!(body.contains("SessionExpired"), "{body}");
     interrupt(child).await;
 
     let (child, urls) = serve(dir.path()).await;
@@ -143,6 +227,30 @@ async fn a_developer_signs_in_through_entra_and_the_issuer_survives_a_restart() 
     .await;
     let jwks: Value = get_json(&browser, again["jwks_uri"].as_str().unwrap()).await;
     assert_eq!(jwks["keys"][0]["kid"], kid, "the signing key is kept");
+    let metadata_again = browser
+        .get(urls["personas"]["entra"]["saml_metadata"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The port differs between runs; the certificate and the entity ID must not.
+    let kept = |metadata: &str| {
+        let between = |open: &str, close: &str| {
+            let start = metadata.find(open).unwrap() + open.len();
+            metadata[start..start + metadata[start..].find(close).unwrap()].to_owned()
+        };
+        (
+            between("<ds:X509Certificate>", "<"),
+            between("entityID=\"", "\""),
+        )
+    };
+    assert_eq!(
+        kept(&metadata_again),
+        kept(&metadata),
+        "the SAML certificate and entity ID are kept"
+    );
     let tenant = |issuer: &str| issuer.split('/').rev().nth(1).unwrap().to_owned();
     assert_eq!(
         tenant(again["issuer"].as_str().unwrap()),

@@ -10,9 +10,10 @@ use chrono::Utc;
 use idpsim_reference_sp::{
     DatabaseLocation, MatchingStrategy, OidcConnection, RunningSp, SpConfig,
 };
+use idpsim_simulator::clock::system_clock;
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::fixtures_dir;
-use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey, system_clock};
+use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey};
 use idpsim_simulator::persona::PersonaCatalog;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
@@ -340,7 +341,7 @@ async fn id_tokens_a_careful_relying_party_refuses_are_refused_with_their_reason
                 claims["exp"] = json!(Utc::now().timestamp() - 3600);
                 rs256(&claims, &KEY)
             }),
-            "ExpiredSignature",
+            "has expired",
         ),
         (
             "issued in the future",

@@ -8,9 +8,9 @@
 use idpsim_reference_sp::{
     DatabaseLocation, MatchingStrategy, RunningSp, SamlConnection, SpConfig,
 };
+use idpsim_simulator::clock::system_clock;
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::fixtures_dir;
-use idpsim_simulator::oidc::system_clock;
 use idpsim_simulator::persona::PersonaCatalog;
 use idpsim_simulator::saml::{SamlCredential, SamlIdp, SamlIdpConfig, ServiceProvider};
 use reqwest::StatusCode;
@@ -75,6 +75,7 @@ async fn connect(
             service_providers: vec![ServiceProvider {
                 entity_id: sp.saml_entity_id(&name),
                 acs_url: sp.saml_acs_url(&name),
+                slo_url: Some(sp.saml_slo_url(&name)),
             }],
             strict: true,
             auto_login: true,
@@ -85,6 +86,7 @@ async fn connect(
         id: name,
         idp_entity_id: idp.entity_id().to_owned(),
         idp_sso_url: idp.sso_url(),
+        idp_slo_url: idp.slo_url(),
         idp_certificates: vec![idp.certificate_pem().to_owned()],
         organization,
         matching,

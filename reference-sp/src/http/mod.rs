@@ -175,81 +175,86 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
 }
 
 impl Shared {
-    /// The resource as a client sees it: `schemas`, `id`, the stored attributes, a User's
-    /// computed `groups`, each Group member's `type`, `display` and `$ref`, and `meta`
-    /// (RFC 7643 §3.1, §4.1.2, §4.2).
+    /// The resource as a client sees it (see [`render`]).
     pub(crate) fn render(&self, resource: &StoredResource, data: &OrganizationData) -> Value {
-        let mut body = resource.body();
-        let mut rendered = Map::with_capacity(body.len() + 3);
-        if let Some(schemas) = body.shift_remove("schemas") {
-            rendered.insert("schemas".into(), schemas);
-        }
-        rendered.insert("id".into(), Value::String(resource.id.to_string()));
-        for (name, value) in body {
-            match value {
-                Value::Array(listed) if name == "members" => {
-                    let listed = listed
-                        .into_iter()
-                        .map(|member| self.render_member(member, data))
-                        .collect();
-                    rendered.insert(name, Value::Array(listed));
-                }
-                value => {
-                    rendered.insert(name, value);
-                }
-            }
-        }
-        let groups = data.groups_of(&resource.id);
-        if resource.resource_type == ResourceType::User && !groups.is_empty() {
-            let groups: Vec<Value> = groups
-                .iter()
-                .map(|group_id| {
-                    let mut entry = Map::new();
-                    entry.insert("value".into(), json!(group_id.as_ref()));
-                    entry.insert(
-                        "$ref".into(),
-                        json!(format!("{}/Groups/{group_id}", self.base_url)),
-                    );
-                    if let Some(display) = data
-                        .get(ResourceType::Group, group_id)
-                        .and_then(|group| display_name(group))
-                    {
-                        entry.insert("display".into(), json!(display));
-                    }
-                    entry.insert("type".into(), json!("direct"));
-                    Value::Object(entry)
-                })
-                .collect();
-            rendered.insert("groups".into(), Value::Array(groups));
-        }
-        rendered.insert(
-            "meta".into(),
-            json!({
-                "resourceType": resource.resource_type.name(),
-                "created": resource.created,
-                "lastModified": resource.last_modified,
-                "location": resource.location(&self.base_url),
-                "version": data.etag(resource),
-            }),
-        );
-        Value::Object(rendered)
+        render(resource, data, &self.base_url)
     }
+}
 
-    /// A member as stored, with its current `type`, `display` and `$ref`.
-    fn render_member(&self, mut member: Value, data: &OrganizationData) -> Value {
-        let found = member
-            .get("value")
-            .and_then(Value::as_str)
-            .and_then(|id| data.get_any(id));
-        if let (Some(map), Some(found)) = (member.as_object_mut(), found) {
-            map.insert("$ref".into(), json!(found.location(&self.base_url)));
-            map.insert("type".into(), json!(found.resource_type.name()));
-            if let Some(display) = display_name(found) {
-                map.insert("display".into(), json!(display));
+/// The resource as a client of the SCIM API at `base_url` sees it: `schemas`, `id`, the
+/// stored attributes, a User's computed `groups`, each Group member's `type`, `display` and
+/// `$ref`, and `meta` (RFC 7643 §3.1, §4.1.2, §4.2).
+pub(crate) fn render(resource: &StoredResource, data: &OrganizationData, base_url: &str) -> Value {
+    let mut body = resource.body();
+    let mut rendered = Map::with_capacity(body.len() + 3);
+    if let Some(schemas) = body.shift_remove("schemas") {
+        rendered.insert("schemas".into(), schemas);
+    }
+    rendered.insert("id".into(), Value::String(resource.id.to_string()));
+    for (name, value) in body {
+        match value {
+            Value::Array(listed) if name == "members" => {
+                let listed = listed
+                    .into_iter()
+                    .map(|member| render_member(member, data, base_url))
+                    .collect();
+                rendered.insert(name, Value::Array(listed));
+            }
+            value => {
+                rendered.insert(name, value);
             }
         }
-        member
     }
+    let groups = data.groups_of(&resource.id);
+    if resource.resource_type == ResourceType::User && !groups.is_empty() {
+        let groups: Vec<Value> = groups
+            .iter()
+            .map(|group_id| {
+                let mut entry = Map::new();
+                entry.insert("value".into(), json!(group_id.as_ref()));
+                entry.insert(
+                    "$ref".into(),
+                    json!(format!("{base_url}/Groups/{group_id}")),
+                );
+                if let Some(display) = data
+                    .get(ResourceType::Group, group_id)
+                    .and_then(|group| display_name(group))
+                {
+                    entry.insert("display".into(), json!(display));
+                }
+                entry.insert("type".into(), json!("direct"));
+                Value::Object(entry)
+            })
+            .collect();
+        rendered.insert("groups".into(), Value::Array(groups));
+    }
+    rendered.insert(
+        "meta".into(),
+        json!({
+            "resourceType": resource.resource_type.name(),
+            "created": resource.created,
+            "lastModified": resource.last_modified,
+            "location": resource.location(base_url),
+            "version": data.etag(resource),
+        }),
+    );
+    Value::Object(rendered)
+}
+
+/// A member as stored, with its current `type`, `display` and `$ref`.
+fn render_member(mut member: Value, data: &OrganizationData, base_url: &str) -> Value {
+    let found = member
+        .get("value")
+        .and_then(Value::as_str)
+        .and_then(|id| data.get_any(id));
+    if let (Some(map), Some(found)) = (member.as_object_mut(), found) {
+        map.insert("$ref".into(), json!(found.location(base_url)));
+        map.insert("type".into(), json!(found.resource_type.name()));
+        if let Some(display) = display_name(found) {
+            map.insert("display".into(), json!(display));
+        }
+    }
+    member
 }
 
 /// The name shown for a resource in member and group lists: its displayName, or a user's

@@ -7,12 +7,14 @@
 //! Reads never touch the database: they take the published dataset, which only ever holds
 //! committed data.
 
+mod changes;
 mod dataset;
 mod mutations;
 mod records;
 mod writer;
 
-pub(crate) use dataset::OrganizationData;
+pub(crate) use changes::{ChangeKind, ChangeListener, ChangeSet, DirectoryChange};
+pub(crate) use dataset::{OrganizationData, member_ids};
 pub(crate) use records::{Narrowing, ResourceType, StoredResource, etag_matches};
 pub(crate) use writer::{Mutation, Outcome};
 
@@ -40,13 +42,30 @@ const WRITE_QUEUE: usize = 1024;
 
 /// The schema migrations, embedded so that the binary carries them.
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "initial".into(),
-        MigrationType::Simple,
-        AssertSqlSafe(include_str!("../../migrations/0001_initial.sql")).into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "initial".into(),
+            MigrationType::Simple,
+            AssertSqlSafe(include_str!("../../migrations/0001_initial.sql")).into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "session timeout".into(),
+            MigrationType::Simple,
+            AssertSqlSafe(include_str!("../../migrations/0002_session_timeout.sql")).into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            3,
+            "webhook endpoints".into(),
+            MigrationType::Simple,
+            AssertSqlSafe(include_str!("../../migrations/0003_webhook_endpoints.sql"))
+                .into_sql_str(),
+            false,
+        ),
+    ])
 }
 
 /// A handle on the store; cheap to clone.
@@ -62,10 +81,12 @@ pub(crate) type WriterTask = JoinHandle<()>;
 
 impl Store {
     /// Opens (creating if missing) the database at `path`, migrates it, loads the dataset
-    /// and starts the writer. `base_url` is the SCIM base URL, for bulk response locations.
+    /// and starts the writer. `base_url` is the SCIM base URL, for bulk response locations;
+    /// `listener` hears of every committed change in the organizations it follows.
     pub(crate) async fn open(
         path: &Path,
         base_url: String,
+        listener: Arc<dyn ChangeListener>,
     ) -> Result<(Store, WriterTask), SpError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -95,6 +116,7 @@ impl Store {
             receiver,
             Arc::clone(&published),
             base_url,
+            listener,
         ));
         Ok((
             Store {

@@ -27,10 +27,8 @@ pub(super) enum RowChange {
     Delete {
         /// Its organization.
         organization_id: Arc<str>,
-        /// User or Group.
-        resource_type: ResourceType,
-        /// Its id.
-        id: String,
+        /// The resource as it last was.
+        resource: Arc<StoredResource>,
     },
 }
 
@@ -163,7 +161,7 @@ impl Work<'_> {
 
     /// Deletes `resource` after taking it out of every group that lists it (each such group
     /// gets a new version, as its `members` changed).
-    fn delete(&mut self, resource: &StoredResource) -> ScimResult<()> {
+    fn delete(&mut self, resource: &Arc<StoredResource>) -> ScimResult<()> {
         for parent_id in self.data.groups_of(&resource.id) {
             let parent = self.load(ResourceType::Group, &parent_id)?;
             let mut body = parent.body();
@@ -180,8 +178,7 @@ impl Work<'_> {
         self.data.remove(resource);
         self.changes.push(RowChange::Delete {
             organization_id: Arc::clone(self.organization_id),
-            resource_type: resource.resource_type,
-            id: resource.id.to_string(),
+            resource: Arc::clone(resource),
         });
         Ok(())
     }
@@ -625,7 +622,8 @@ mod tests {
         assert_eq!(put_ids(&acme.changes), vec![staff.id.to_string()]);
         assert!(matches!(
             acme.changes.last(),
-            Some(RowChange::Delete { id, resource_type: ResourceType::User, .. }) if **id == *alice.id
+            Some(RowChange::Delete { resource, .. })
+                if resource.resource_type == ResourceType::User && resource.id == alice.id
         ));
     }
 

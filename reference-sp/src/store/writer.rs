@@ -1,5 +1,6 @@
 //! The single writer: applies SCIM writes in arrival order and commits them in groups.
 
+use super::changes::{ChangeListener, ChangeSet};
 use super::dataset::Dataset;
 use super::mutations::{RowChange, Work};
 use super::records::{ResourceType, StoredResource};
@@ -93,6 +94,8 @@ struct Commit {
     changes: Vec<RowChange>,
     /// Each job's answer, sent after the commit.
     answers: Vec<Answer>,
+    /// What the successful jobs of followed organizations changed, told after the commit.
+    change_sets: Vec<ChangeSet>,
     /// The failure count the group was applied under: a group applied on top of a group
     /// whose commit then failed must not be committed.
     applied_after_failures: u64,
@@ -103,13 +106,15 @@ struct Commit {
 /// job's changes are dropped); the committer writes each group's row changes in one
 /// transaction and only then publishes its dataset and answers. While one group commits,
 /// the next is applied, so the database never waits for the CPU work. An acknowledged write
-/// is durable, a refused one changed nothing, and readers never see uncommitted data.
+/// is durable, a refused one changed nothing, and readers never see uncommitted data; the
+/// `listener` hears of committed changes only.
 pub(crate) async fn run(
     connection: SqliteConnection,
     pool: SqlitePool,
     mut jobs: mpsc::Receiver<Job>,
     published: Arc<RwLock<Arc<Dataset>>>,
     base_url: String,
+    listener: Arc<dyn ChangeListener>,
 ) {
     let failures = Arc::new(AtomicU64::new(0));
     let (commits, pending) = mpsc::channel(COMMITS_AHEAD);
@@ -118,6 +123,7 @@ pub(crate) async fn run(
         pending,
         Arc::clone(&published),
         Arc::clone(&failures),
+        Arc::clone(&listener),
     ));
     let mut applied = Arc::clone(&published.read().unwrap_or_else(PoisonError::into_inner));
     let mut applied_after_failures = 0;
@@ -132,12 +138,14 @@ pub(crate) async fn run(
         let mut working = Dataset::clone(&applied);
         let mut changes = Vec::new();
         let mut answers: Vec<Answer> = Vec::with_capacity(group.len());
+        let mut change_sets = Vec::new();
         for job in group.drain(..) {
             let Job {
                 organization_id,
                 mutation,
                 reply,
             } = job;
+            let changes_before = changes.len();
             let outcome = execute(
                 &pool,
                 &mut working,
@@ -146,6 +154,16 @@ pub(crate) async fn run(
                 &base_url,
             )
             .await;
+            if outcome.is_ok()
+                && listener.follows(&organization_id)
+                && let Some(change_set) = ChangeSet::from_rows(
+                    &organization_id,
+                    working.organization(&organization_id),
+                    changes.get(changes_before..).unwrap_or_default(),
+                )
+            {
+                change_sets.push(change_set);
+            }
             answers.push((reply, outcome));
         }
         applied = Arc::new(working);
@@ -153,6 +171,7 @@ pub(crate) async fn run(
             dataset: Arc::clone(&applied),
             changes,
             answers,
+            change_sets,
             applied_after_failures,
         };
         if commits.send(commit).await.is_err() {
@@ -166,24 +185,27 @@ pub(crate) async fn run(
 }
 
 /// Commits the groups in arrival order: all the groups applied while the previous commit
-/// was running go into one transaction; then the newest dataset is published and the jobs
-/// are answered.
+/// was running go into one transaction; then the newest dataset is published, the listener
+/// is told what changed and the jobs are answered.
 async fn commit_in_order(
     mut connection: SqliteConnection,
     mut pending: mpsc::Receiver<Commit>,
     published: Arc<RwLock<Arc<Dataset>>>,
     failures: Arc<AtomicU64>,
+    listener: Arc<dyn ChangeListener>,
 ) {
     let mut commits = Vec::with_capacity(COMMITS_AHEAD);
     let mut changes = Vec::new();
     while pending.recv_many(&mut commits, COMMITS_AHEAD).await > 0 {
         let failures_now = failures.load(Ordering::Acquire);
         let mut answers = Vec::new();
+        let mut change_sets = Vec::new();
         let mut newest = None;
         for commit in commits.drain(..) {
             if commit.applied_after_failures == failures_now {
                 changes.extend(commit.changes);
                 answers.extend(commit.answers);
+                change_sets.extend(commit.change_sets);
                 newest = Some(commit.dataset);
             } else {
                 // Applied on top of a group that failed to commit: even its refusals were
@@ -204,6 +226,9 @@ async fn commit_in_order(
                 Ok(()) => {
                     if let Some(dataset) = newest {
                         *published.write().unwrap_or_else(PoisonError::into_inner) = dataset;
+                    }
+                    if !change_sets.is_empty() {
+                        listener.committed(change_sets);
                     }
                 }
                 Err(err) => {
@@ -333,8 +358,7 @@ fn append_statement(
     if let [
         RowChange::Delete {
             organization_id,
-            resource_type,
-            id,
+            resource,
         },
     ] = changes
     {
@@ -344,8 +368,10 @@ fn append_statement(
         arguments
             .add(organization_id.to_string())
             .map_err(bind_error)?;
-        arguments.add(resource_type.name()).map_err(bind_error)?;
-        arguments.add(id.clone()).map_err(bind_error)?;
+        arguments
+            .add(resource.resource_type.name())
+            .map_err(bind_error)?;
+        arguments.add(resource.id.to_string()).map_err(bind_error)?;
         return Ok(());
     }
     sql.push_str(
@@ -392,16 +418,54 @@ fn append_statement(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Narrowing, Store};
+    use super::super::{ChangeKind, Narrowing, Store};
     use super::*;
     use serde_json::json;
+    use std::sync::Mutex;
 
     const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
+    /// Follows every organization and keeps what it is told.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<ChangeSet>>);
+
+    impl ChangeListener for Recorder {
+        fn follows(&self, _: &str) -> bool {
+            true
+        }
+
+        fn committed(&self, change_sets: Vec<ChangeSet>) {
+            self.0.lock().expect("the recorder").extend(change_sets);
+        }
+    }
+
+    impl Recorder {
+        /// The kind and userName of every change told so far.
+        fn told(&self) -> Vec<(ChangeKind, String)> {
+            let told = self.0.lock().expect("the recorder");
+            told.iter()
+                .flat_map(|change_set| &change_set.changes)
+                .map(|change| {
+                    let body = change.resource.body();
+                    let name = body.get("userName").and_then(Value::as_str);
+                    (change.kind, name.unwrap_or_default().to_owned())
+                })
+                .collect()
+        }
+    }
+
     async fn open_store(directory: &tempfile::TempDir) -> Store {
+        open_store_telling(directory, Arc::new(Recorder::default())).await
+    }
+
+    async fn open_store_telling(
+        directory: &tempfile::TempDir,
+        listener: Arc<dyn ChangeListener>,
+    ) -> Store {
         let (store, _writer) = Store::open(
             &directory.path().join("store.db"),
             "http://127.0.0.1/scim/v2".into(),
+            listener,
         )
         .await
         .expect("the store opens");
@@ -487,5 +551,52 @@ mod tests {
                 .is_some()
         );
         assert_eq!(stored_rows(&store).await, 1);
+    }
+
+    #[tokio::test]
+    async fn only_committed_changes_reach_the_listener() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let recorder = Arc::new(Recorder::default());
+        let store = open_store_telling(&directory, Arc::clone(&recorder) as _).await;
+        sqlx::raw_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON resources \
+             WHEN NEW.body LIKE '%refuse-me%' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        )
+        .execute(store.pool())
+        .await
+        .expect("the trigger is created");
+
+        let refused = store.write("acme".into(), create_user("refuse-me")).await;
+        assert!(refused.is_err(), "{refused:?}");
+        let accepted = store.write("acme".into(), create_user("alice")).await;
+        assert!(matches!(accepted, Ok(Outcome::Resource(_))), "{accepted:?}");
+        let duplicate = store.write("acme".into(), create_user("ALICE")).await;
+        assert!(
+            matches!(duplicate, Err(ScimError::Uniqueness(_))),
+            "{duplicate:?}"
+        );
+        let Ok(Outcome::Resource(alice)) = accepted else {
+            unreachable!("checked above")
+        };
+        let deleted = store
+            .write(
+                "acme".into(),
+                Mutation::Delete {
+                    resource_type: ResourceType::User,
+                    id: alice.id.to_string(),
+                    if_match: None,
+                },
+            )
+            .await;
+        assert!(matches!(deleted, Ok(Outcome::Deleted)), "{deleted:?}");
+
+        assert_eq!(
+            recorder.told(),
+            vec![
+                (ChangeKind::Created, "alice".to_owned()),
+                (ChangeKind::Deleted, "alice".to_owned())
+            ]
+        );
     }
 }

@@ -10,4 +10,4 @@ pub mod keys;
 mod server;
 
 pub use keys::{KeyError, SigningKey};
-pub use server::{Client, Clock, OidcProvider, ProviderConfig, local_issuer, system_clock};
+pub use server::{Client, OidcProvider, ProviderConfig, local_issuer};

@@ -3,6 +3,7 @@
 
 use super::claims::{self, PAIRWISE};
 use super::keys::SigningKey;
+use crate::clock::Clock;
 use crate::directory::{Directory, DirectoryUser};
 use crate::persona::Persona;
 use crate::signin;
@@ -26,14 +27,6 @@ const CODE_LIFETIME: Duration = Duration::minutes(5);
 
 /// How long ID and access tokens are valid.
 const TOKEN_LIFETIME: Duration = Duration::hours(1);
-
-/// The time the provider goes by.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// The wall clock.
-pub fn system_clock() -> Clock {
-    Arc::new(Utc::now)
-}
 
 /// A registered relying party.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -374,6 +374,9 @@ pub struct SamlSettings {
     pub group_attribute: Option<Knob<GroupAttribute>>,
     /// Whether the IdP sends unsolicited (IdP-initiated) responses.
     pub idp_initiated: Knob<bool>,
+    /// The `Issuer` of its LogoutResponses, when it is not the entity ID; may hold `{tenant}`.
+    #[serde(default)]
+    pub logout_issuer: Option<Knob<String>>,
     /// The assertion attributes that play the role of the OIDC claims `email`,
     /// `preferred_username` and `oid` when an SP matches a SAML login (personas.md §7).
     pub oidc_equivalents: Knob<BTreeMap<String, String>>,

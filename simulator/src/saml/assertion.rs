@@ -25,7 +25,7 @@ use serde_json::Value;
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 
 /// The top-level status of a successful response.
-const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+pub const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 
 /// A Response cannot be made for this user.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! Each persona's SAML 2.0 IdP (personas.md §1.2, §2.2, §3.2, §4.2, §6.2): metadata with a
 //! signing certificate kept across restarts, the SSO endpoint for AuthnRequests over
-//! HTTP-Redirect and HTTP-POST, IdP-initiated responses, and Responses in the persona's shape —
+//! HTTP-Redirect and HTTP-POST, IdP-initiated responses, Single Logout over HTTP-Redirect where
+//! the persona has it (Entra, Generic), and Responses in the persona's shape —
 //! NameID value and format, what is signed (assertion, response or both, RSA-SHA256 with
 //! exclusive C14N), attribute names and NameFormat, the group attribute, the validity window
 //! and SubjectConfirmation lifetime, SessionIndex — posted to the SP's ACS by an

@@ -5,22 +5,26 @@
 
 use super::assertion::{self, Audience, Issuing};
 use super::credential::SamlCredential;
+use crate::clock::Clock;
 use crate::directory::{Directory, DirectoryUser};
 use crate::html::escape;
-use crate::oidc::Clock;
 use crate::persona::Persona;
 use crate::signin;
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
-use samael::schema::AuthnRequest;
+use samael::metadata::EntityDescriptor;
+use samael::schema::{
+    AuthnRequest, Issuer, LogoutRequest, LogoutResponse, Status, StatusCode as SamlStatusCode,
+};
+use samael::traits::ToXml as _;
 use std::collections::HashMap;
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The HTTP-Redirect binding.
@@ -34,31 +38,99 @@ const MAX_REQUEST_BYTES: u64 = 64 * 1024;
 /// How long a sign-in page stays usable.
 const PENDING_LIFETIME: Duration = Duration::minutes(10);
 
-/// An SP registered with the IdP (`--sp ENTITY_ID=ACS_URL`).
+/// An SP registered with the IdP (`--sp ENTITY_ID=ACS_URL[,SLO_URL]`, or its metadata).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceProvider {
     /// The SP's entity ID.
     pub entity_id: String,
     /// Where its Responses are posted.
     pub acs_url: String,
+    /// Where its LogoutResponses go (HTTP-Redirect binding), when it has single logout.
+    pub slo_url: Option<String>,
 }
 
 impl ServiceProvider {
-    /// Parses `ENTITY_ID=ACS_URL`.
+    /// Parses `ENTITY_ID=ACS_URL[,SLO_URL]`.
     pub fn parse(text: &str) -> Result<ServiceProvider, String> {
-        match text.rsplit_once('=') {
-            Some((entity_id, acs_url))
-                if !entity_id.is_empty() && reqwest::Url::parse(acs_url).is_ok() =>
-            {
-                Ok(ServiceProvider {
-                    entity_id: entity_id.to_owned(),
-                    acs_url: acs_url.to_owned(),
-                })
-            }
-            _ => Err(format!(
-                "`{text}` is not ENTITY_ID=ACS_URL (e.g. https://app.example/saml=http://127.0.0.1:3000/acs)"
-            )),
+        let wrong = || {
+            format!(
+                "`{text}` is not ENTITY_ID=ACS_URL[,SLO_URL] (e.g. https://app.example/saml=http://127.0.0.1:3000/acs)"
+            )
+        };
+        let (entity_id, urls) = text.rsplit_once('=').ok_or_else(wrong)?;
+        let (acs_url, slo_url) = match urls.split_once(',') {
+            Some((acs_url, slo_url)) => (acs_url, Some(slo_url)),
+            None => (urls, None),
+        };
+        let is_url = |text: &str| reqwest::Url::parse(text).is_ok();
+        if entity_id.is_empty() || !is_url(acs_url) || !slo_url.is_none_or(is_url) {
+            return Err(wrong());
         }
+        Ok(ServiceProvider {
+            entity_id: entity_id.to_owned(),
+            acs_url: acs_url.to_owned(),
+            slo_url: slo_url.map(str::to_owned),
+        })
+    }
+
+    /// The SP an SP metadata document describes: its entity ID, its HTTP-POST assertion
+    /// consumer service and its HTTP-Redirect single logout service.
+    pub fn from_metadata(xml: &str) -> Result<ServiceProvider, String> {
+        if has_doctype(xml) {
+            return Err("the metadata carries a DOCTYPE; DTDs are not accepted".into());
+        }
+        let metadata: EntityDescriptor = xml
+            .parse()
+            .map_err(|error| format!("not SAML metadata: {error}"))?;
+        let entity_id = metadata
+            .entity_id
+            .clone()
+            .ok_or("the metadata has no entityID")?;
+        let descriptor = metadata
+            .sp_sso_descriptors
+            .as_ref()
+            .and_then(|descriptors| descriptors.first())
+            .ok_or("the metadata has no SPSSODescriptor")?;
+        let acs_url = descriptor
+            .assertion_consumer_services
+            .iter()
+            .find(|service| service.binding == POST_BINDING)
+            .map(|service| service.location.clone())
+            .ok_or("the metadata has no HTTP-POST AssertionConsumerService")?;
+        let slo_url = descriptor
+            .single_logout_services
+            .iter()
+            .flatten()
+            .find(|service| service.binding == REDIRECT_BINDING)
+            .map(|service| service.location.clone());
+        Ok(ServiceProvider {
+            entity_id,
+            acs_url,
+            slo_url,
+        })
+    }
+
+    /// Reads the SP's metadata at `url` (`--sp URL`).
+    pub async fn fetch(url: &str) -> Result<ServiceProvider, String> {
+        let response = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|error| error.to_string())?
+            .get(url)
+            .send()
+            .await
+            .map_err(|error| format!("cannot read the SP metadata at {url}: {error}"))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "the SP metadata at {url} answered HTTP {}",
+                response.status()
+            ));
+        }
+        let text = response
+            .text()
+            .await
+            .map_err(|error| format!("cannot read the SP metadata at {url}: {error}"))?;
+        ServiceProvider::from_metadata(&text).map_err(|error| format!("{url}: {error}"))
     }
 }
 
@@ -157,6 +229,12 @@ impl SamlIdp {
         format!("{}{}", self.base(), self.sso_path)
     }
 
+    /// The Single Logout endpoint (HTTP-Redirect), when the persona offers one: the SSO URL,
+    /// which takes LogoutRequests too, as Entra's does (personas.md §1.2).
+    pub fn slo_url(&self) -> Option<String> {
+        self.offers_logout().then(|| self.sso_url())
+    }
+
     /// The metadata document's URL.
     pub fn metadata_url(&self) -> String {
         format!("{}/metadata", self.sso_url())
@@ -204,14 +282,121 @@ impl SamlIdp {
              <md:KeyDescriptor use=\"signing\"><ds:KeyInfo xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">\
              <ds:X509Data><ds:X509Certificate>{certificate}</ds:X509Certificate></ds:X509Data>\
              </ds:KeyInfo></md:KeyDescriptor>\
-             <md:NameIDFormat>{format}</md:NameIDFormat>\
+             {logout}<md:NameIDFormat>{format}</md:NameIDFormat>\
              <md:SingleSignOnService Binding=\"{REDIRECT_BINDING}\" Location=\"{sso}\"/>\
              <md:SingleSignOnService Binding=\"{POST_BINDING}\" Location=\"{sso}\"/>\
              </md:IDPSSODescriptor></md:EntityDescriptor>\n",
             entity = escape(&self.entity_id),
             certificate = self.credential.certificate_base64(),
             format = escape(&self.persona.saml.name_id_format.value),
+            logout = if self.offers_logout() {
+                format!(
+                    "<md:SingleLogoutService Binding=\"{REDIRECT_BINDING}\" Location=\"{sso}\"/>"
+                )
+            } else {
+                String::new()
+            },
         )
+    }
+
+    /// Whether the persona offers Single Logout (its `single_logout` knob is `redirect`; Okta's
+    /// `optional` needs an SP certificate uploaded first, so it is not offered by default).
+    pub fn offers_logout(&self) -> bool {
+        self.persona.saml.single_logout.value == "redirect"
+    }
+
+    /// Where the LogoutResponse for `entity_id` goes: the registered SP's SLO URL, or (unless
+    /// strict) the one its metadata at an http(s) entity ID announces.
+    async fn logout_destination(&self, entity_id: &str) -> Result<String, String> {
+        if let Some(sp) = self.registered(entity_id) {
+            return sp
+                .slo_url
+                .clone()
+                .ok_or_else(|| format!("{entity_id} is registered without a single logout URL"));
+        }
+        if self.config.strict {
+            return Err(format!(
+                "the service provider {entity_id} is not registered with this IdP (strict mode)"
+            ));
+        }
+        if !entity_id.starts_with("http://") && !entity_id.starts_with("https://") {
+            return Err(format!(
+                "{entity_id} is not registered and is no metadata URL, so its single logout URL is unknown"
+            ));
+        }
+        ServiceProvider::fetch(entity_id)
+            .await?
+            .slo_url
+            .ok_or_else(|| {
+                format!("the metadata of {entity_id} has no HTTP-Redirect SingleLogoutService")
+            })
+    }
+
+    /// Answers a LogoutRequest: the simulator keeps no IdP session, so signing out is
+    /// answering with a successful LogoutResponse, sent to the SP over HTTP-Redirect with the
+    /// RelayState unchanged (personas.md §1.2 "Single logout": Entra's Issuer is its
+    /// `login.microsoftonline.com` tenant URL, not the entity ID).
+    async fn handle_logout(&self, xml: &str, relay_state: Option<String>) -> Response {
+        if !self.offers_logout() {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                &format!("{} offers no single logout.", self.persona.display_name),
+            );
+        }
+        let request: LogoutRequest = match xml.parse() {
+            Ok(request) => request,
+            Err(error) => {
+                return error_page(
+                    StatusCode::BAD_REQUEST,
+                    &format!("The LogoutRequest cannot be read: {error}"),
+                );
+            }
+        };
+        let Some(sp) = request
+            .issuer
+            .as_ref()
+            .and_then(|issuer| issuer.value.clone())
+        else {
+            return error_page(StatusCode::BAD_REQUEST, "The LogoutRequest has no Issuer.");
+        };
+        let destination = match self.logout_destination(&sp).await {
+            Ok(destination) => destination,
+            Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
+        };
+        let issuer = self.persona.saml.logout_issuer.as_ref().map_or_else(
+            || self.entity_id.clone(),
+            |knob| knob.value.replace("{tenant}", &self.config.tenant),
+        );
+        let response = LogoutResponse {
+            id: Some(assertion::new_id(&self.persona, &mut rand::rng())),
+            in_response_to: request.id.clone(),
+            version: Some("2.0".into()),
+            issue_instant: Some(self.now()),
+            destination: Some(destination.clone()),
+            consent: None,
+            issuer: Some(Issuer {
+                value: Some(escape(&issuer)),
+                ..Issuer::default()
+            }),
+            signature: None,
+            status: Some(Status {
+                status_code: SamlStatusCode {
+                    value: Some(assertion::SUCCESS.into()),
+                },
+                status_message: None,
+                status_detail: None,
+            }),
+        };
+        let xml = match response.to_string() {
+            Ok(xml) => xml,
+            Err(error) => {
+                return error_page(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string());
+            }
+        };
+        match redirect_binding_url(&destination, "SAMLResponse", &xml, relay_state.as_deref()) {
+            Ok(url) => Redirect::to(&url).into_response(),
+            Err(problem) => error_page(StatusCode::INTERNAL_SERVER_ERROR, &problem),
+        }
     }
 
     fn registered(&self, entity_id: &str) -> Option<&ServiceProvider> {
@@ -406,10 +591,55 @@ async fn sso_redirect(
             "The request carries no SAMLRequest.",
         );
     };
-    match inflate(&encoded) {
-        Ok(xml) => idp.handle_request(&xml, query.relay_state, query.login_hint.as_deref()),
-        Err(problem) => error_page(StatusCode::BAD_REQUEST, &problem),
+    let xml = match inflate(&encoded) {
+        Ok(xml) => xml,
+        Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
+    };
+    // Entra takes LogoutRequests at its SSO URL too (personas.md §1.2).
+    if root_element(&xml).as_deref() == Some("LogoutRequest") {
+        return idp.handle_logout(&xml, query.relay_state).await;
     }
+    idp.handle_request(&xml, query.relay_state, query.login_hint.as_deref())
+}
+
+/// The local name of the document's root element.
+fn root_element(xml: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Start(start) | quick_xml::events::Event::Empty(start)) => {
+                return Some(String::from_utf8_lossy(start.local_name().as_ref()).into_owned());
+            }
+            Ok(quick_xml::events::Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// `destination` with a message of the HTTP-Redirect binding (SAML Bindings §3.4.4.1: raw
+/// DEFLATE, base64, URL-encoded) in `parameter`, and the RelayState.
+fn redirect_binding_url(
+    destination: &str,
+    parameter: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+) -> Result<String, String> {
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(xml.as_bytes())
+        .map_err(|error| error.to_string())?;
+    let compressed = encoder.finish().map_err(|error| error.to_string())?;
+    let mut url = reqwest::Url::parse(destination)
+        .map_err(|error| format!("{destination} is not a URL: {error}"))?;
+    {
+        let mut query = url.query_pairs_mut();
+        query.append_pair(parameter, &STANDARD.encode(compressed));
+        if let Some(relay_state) = relay_state {
+            query.append_pair("RelayState", relay_state);
+        }
+    }
+    Ok(url.to_string())
 }
 
 async fn sso_post(State(idp): State<Arc<SamlIdp>>, Form(form): Form<SsoParameters>) -> Response {

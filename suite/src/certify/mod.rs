@@ -382,8 +382,9 @@ async fn run_inner(options: &CertifyOptions) -> Result<RunReport, CertifyError> 
                 // A step whose text matches no definition is a failure, not a silent skip.
                 .fail_on_skipped(),
         )
-        .before(move |_, _, _, world| {
+        .before(move |_, _, scenario, world| {
             world.attach(Arc::clone(&before_target), &before_prefix);
+            world.set_serial(scenario.tags.iter().any(|tag| tag == "serial"));
             async {}.boxed_local()
         })
         .after(move |_, _, _, _, world| {

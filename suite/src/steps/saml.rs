@@ -6,12 +6,13 @@
 //! the IdP's clock back, or start the login at the IdP.
 
 use super::sso::{
-    default_matching, follow, last_session, persona_and_directory, record_sign_in, step_error,
+    default_matching, follow, last_cookie, last_session, persona_and_directory, record_sign_in,
+    step_error,
 };
 use crate::world::{SamlSide, ScimWorld, SsoScenario, StepError};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use cucumber::{given, then, when};
 use idpsim_reference_sp::SamlConnection;
 use idpsim_simulator::saml::{SamlCredential, SamlIdp, SamlIdpConfig, ServiceProvider};
@@ -54,16 +55,21 @@ async fn saml_idp(
             service_providers: vec![ServiceProvider {
                 entity_id: sp.saml_entity_id(&id),
                 acs_url: sp.saml_acs_url(&id),
+                slo_url: Some(sp.saml_slo_url(&id)),
             }],
             strict: false,
             auto_login: true,
-            clock: Arc::new(move || Utc::now() - Duration::minutes(offset.load(Ordering::SeqCst))),
+            clock: {
+                let shared = world.clock();
+                Arc::new(move || shared() - Duration::minutes(offset.load(Ordering::SeqCst)))
+            },
         },
     ));
     let connection = SamlConnection {
         id,
         idp_entity_id: idp.entity_id().to_owned(),
         idp_sso_url: idp.sso_url(),
+        idp_slo_url: idp.slo_url(),
         idp_certificates: vec![idp.certificate_pem().to_owned()],
         organization: None,
         matching: default_matching(&persona)?,
@@ -84,6 +90,7 @@ async fn saml_idp(
             clock_offset_minutes,
             tampering: None,
             last_posted: None,
+            last_sign_out: None,
         }),
         server,
         sessions: Vec::new(),
@@ -465,6 +472,63 @@ fn session_index(world: &mut ScimWorld, expected: String) -> Result<(), StepErro
     } else {
         Err(StepError::Expectation(format!(
             "expected the SessionIndex to be {expected} ({wanted:?}), it is {index:?}"
+        )))
+    }
+}
+
+/// Signs the last session out at the SP (`/logout` with its cookie) and follows the browser
+/// through any single logout at the IdP.
+#[when("the user signs out of the reference SP")]
+async fn signs_out(world: &mut ScimWorld) -> Result<(), StepError> {
+    let sp = world.reference_sp()?;
+    let cookie = last_cookie(world)?;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(step_error)?;
+    let mut url = reqwest::Url::parse(&format!("{}/logout", sp.origin())).map_err(step_error)?;
+    let mut visited = Vec::new();
+    for _ in 0..5 {
+        visited.push(url.to_string());
+        let answer = browser
+            .get(url.clone())
+            .header(reqwest::header::COOKIE, &cookie)
+            .send()
+            .await
+            .map_err(step_error)?;
+        let next = answer
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        match next {
+            Some(next) => url = url.join(&next).map_err(step_error)?,
+            None => {
+                let status = answer.status().as_u16();
+                let body = answer.text().await.map_err(step_error)?;
+                saml_mut(world)?.last_sign_out = Some((visited, status, body));
+                return Ok(());
+            }
+        }
+    }
+    Err(StepError::Step("the sign-out redirected too often".into()))
+}
+
+#[then(regex = r"^the sign-out (went through the IdP's single logout|stayed at the reference SP)$")]
+fn sign_out_path(world: &mut ScimWorld, path: String) -> Result<(), StepError> {
+    let side = saml(world)?;
+    let (visited, status, body) = side
+        .last_sign_out
+        .clone()
+        .ok_or_else(|| StepError::Step("no one has signed out in this scenario".into()))?;
+    let idp_base = side.idp.sso_url();
+    let through_idp = visited.iter().any(|url| url.starts_with(&idp_base));
+    let expected_idp = path.starts_with("went");
+    if status == 200 && through_idp == expected_idp && body.to_lowercase().contains("signed out") {
+        Ok(())
+    } else {
+        Err(StepError::Expectation(format!(
+            "expected the sign-out to have {path}; the browser went to {visited:?} and got HTTP {status}: {body}"
         )))
     }
 }

@@ -11,7 +11,7 @@ use idpsim_reference_sp::{MatchingStrategy, OidcConnection};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::fixtures_dir;
 use idpsim_simulator::oidc::claims::sign_in_name;
-use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey, system_clock};
+use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey};
 use idpsim_simulator::persona::{Persona, PersonaCatalog};
 use reqwest::redirect::Policy;
 use serde_json::Value;
@@ -66,7 +66,7 @@ async fn provider(
             tenant: format!("tenant-{}", world.unique()),
             clients,
             auto_login: true,
-            clock: system_clock(),
+            clock: world.clock(),
         },
     ));
     let default_matching = default_matching(&persona)?;
@@ -422,24 +422,33 @@ fn signed_in_scim_user(world: &mut ScimWorld, user: String) -> Result<(), StepEr
     }
 }
 
-/// `/whoami` with the last session's cookie now refuses it with `reason`.
-#[then(regex = r#"^the last session has ended with "([^"]+)"$"#)]
-async fn session_ended(world: &mut ScimWorld, reason: String) -> Result<(), StepError> {
-    let sp = world.reference_sp()?;
-    let (cookie, _) = world
+/// The cookie of the scenario's last session.
+pub(crate) fn last_cookie(world: &ScimWorld) -> Result<String, StepError> {
+    world
         .sso()?
         .sessions
         .last()
-        .cloned()
-        .ok_or_else(|| StepError::Step("no one has signed in in this scenario".into()))?;
+        .map(|(cookie, _)| cookie.clone())
+        .ok_or_else(|| StepError::Step("no one has signed in in this scenario".into()))
+}
+
+/// `/whoami` with the last session's cookie: its status and body.
+async fn last_whoami(world: &ScimWorld) -> Result<(u16, String), StepError> {
+    let sp = world.reference_sp()?;
     let response = reqwest::Client::new()
         .get(format!("{}/whoami", sp.origin()))
-        .header(reqwest::header::COOKIE, cookie)
+        .header(reqwest::header::COOKIE, last_cookie(world)?)
         .send()
         .await
         .map_err(step_error)?;
     let status = response.status().as_u16();
-    let body = response.text().await.map_err(step_error)?;
+    Ok((status, response.text().await.map_err(step_error)?))
+}
+
+/// `/whoami` with the last session's cookie now refuses it with `reason`.
+#[then(regex = r#"^the last session has ended with "([^"]+)"$"#)]
+async fn session_ended(world: &mut ScimWorld, reason: String) -> Result<(), StepError> {
+    let (status, body) = last_whoami(world).await?;
     if status == 401 && body.contains(&reason) {
         Ok(())
     } else {
@@ -447,4 +456,47 @@ async fn session_ended(world: &mut ScimWorld, reason: String) -> Result<(), Step
             "expected the session to have ended with \"{reason}\", /whoami answered HTTP {status}: {body}"
         )))
     }
+}
+
+/// `/whoami` with the last session's cookie still answers with the session.
+#[then("the last session is still open")]
+async fn session_open(world: &mut ScimWorld) -> Result<(), StepError> {
+    let (status, body) = last_whoami(world).await?;
+    if status == 200 {
+        Ok(())
+    } else {
+        Err(StepError::Expectation(format!(
+            "expected the session to be open, /whoami answered HTTP {status}: {body}"
+        )))
+    }
+}
+
+/// Moves the clock the bundled SP and the scenario's IdP share (a `@serial` scenario only).
+#[when(regex = r"^(\d+) (minutes?|hours?) pass(?:es)?$")]
+fn time_passes(world: &mut ScimWorld, amount: i64, unit: String) -> Result<(), StepError> {
+    let by = if unit.starts_with("hour") {
+        chrono::Duration::hours(amount)
+    } else {
+        chrono::Duration::minutes(amount)
+    };
+    world.move_clock(by)
+}
+
+/// Sets the SSO session timeout of the organization the connection is paired with.
+#[given(regex = r"^the organization's SSO session timeout is (\d+) minutes$")]
+async fn session_timeout(world: &mut ScimWorld, minutes: u32) -> Result<(), StepError> {
+    let sp = world.reference_sp()?;
+    let sso = world.sso()?;
+    let organization = sso
+        .connections
+        .first()
+        .and_then(|connection| connection.organization.clone())
+        .or_else(|| {
+            sso.saml
+                .as_ref()
+                .and_then(|saml| saml.connection.organization.clone())
+        })
+        .ok_or_else(|| StepError::Step("pair the connection with an organization first".into()))?;
+    sp.set_session_timeout(&organization, minutes).await?;
+    Ok(())
 }
