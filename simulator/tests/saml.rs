@@ -62,6 +62,7 @@ fn response_for(persona: &Persona, user: &str, in_response_to: Option<&str>) -> 
             entity_id: SP_ENTITY.into(),
             acs_url: ACS.into(),
             in_response_to: in_response_to.map(str::to_owned),
+            name_id_format: None,
         },
         fixed_time(),
         &mut rand_chacha::ChaCha8Rng::seed_from_u64(7),
@@ -516,6 +517,7 @@ fn python3_saml_accepts_every_personas_response_and_refuses_an_edited_one() {
                 entity_id: SP_ENTITY.into(),
                 acs_url: ACS.into(),
                 in_response_to: Some("_request1".into()),
+                name_id_format: None,
             },
             Utc::now(),
             &mut rand::rng(),
@@ -687,4 +689,110 @@ fn an_sp_is_registered_by_its_metadata_or_by_entity_acs_and_slo() {
     assert_eq!(sp.acs_url, "https://app.example/acs");
     assert_eq!(sp.slo_url.as_deref(), Some("https://app.example/slo"));
     assert!(ServiceProvider::from_metadata("<!DOCTYPE x []><x/>").is_err());
+}
+
+fn authn_request_for_format(id: &str, format: &str, passive: bool) -> String {
+    format!(
+        "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" \
+         IssueInstant=\"2026-01-15T10:00:00Z\" AssertionConsumerServiceURL=\"{ACS}\" IsPassive=\"{passive}\">\
+         <saml:Issuer>{SP_ENTITY}</saml:Issuer><samlp:NameIDPolicy Format=\"{format}\"/></samlp:AuthnRequest>"
+    )
+}
+
+const PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+const TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+const EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+/// The NameID element's text and Format of a posted Response.
+fn posted_name_id(page: &str) -> (String, String) {
+    let xml = posted_response(page);
+    let start = xml.find("<saml2:NameID").unwrap();
+    let format = xml[start..]
+        .split("Format=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let value = xml[start..]
+        .split('>')
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    (format, value)
+}
+
+#[tokio::test]
+async fn entra_answers_a_persistent_request_with_a_pairwise_name_id_and_a_transient_one_anew() {
+    let idp = start("entra", false, true).await;
+    let hint = [("login_hint", "adele.vance@acme.test")];
+    let (_, first) = idp
+        .redirect(&authn_request_for_format("_p1", PERSISTENT, false), &hint)
+        .await;
+    let (_, again) = idp
+        .redirect(&authn_request_for_format("_p2", PERSISTENT, false), &hint)
+        .await;
+    let (format, persistent) = posted_name_id(&first);
+    assert_eq!(format, PERSISTENT);
+    assert_ne!(persistent, "adele.vance@acme.test", "opaque, not the UPN");
+    assert_eq!(
+        posted_name_id(&again).1,
+        persistent,
+        "stable for the same SP"
+    );
+    let (_, one) = idp
+        .redirect(&authn_request_for_format("_t1", TRANSIENT, false), &hint)
+        .await;
+    let (_, two) = idp
+        .redirect(&authn_request_for_format("_t2", TRANSIENT, false), &hint)
+        .await;
+    assert_eq!(posted_name_id(&one).0, TRANSIENT);
+    assert_ne!(
+        posted_name_id(&one).1,
+        posted_name_id(&two).1,
+        "new at each sign-in"
+    );
+    let (_, email) = idp
+        .redirect(&authn_request_for_format("_e1", EMAIL, false), &hint)
+        .await;
+    assert_eq!(
+        posted_name_id(&email),
+        (EMAIL.to_owned(), "adele.vance@acme.test".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn okta_refuses_a_name_id_format_it_is_not_configured_for_with_an_error_response() {
+    let idp = start("okta", false, true).await;
+    let (status, page) = idp
+        .redirect(
+            &authn_request_for_format("_n1", EMAIL, false),
+            &[("login_hint", "adele.vance@acme.test")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let xml = posted_response(&page);
+    assert!(xml.contains("status:Requester"), "{xml}");
+    assert!(xml.contains("status:InvalidNameIDPolicy"), "{xml}");
+    assert!(xml.contains("InResponseTo=\"_n1\""), "{xml}");
+    assert!(
+        !xml.contains("<saml2:Assertion"),
+        "no assertion in an error response"
+    );
+}
+
+#[tokio::test]
+async fn a_passive_request_is_answered_no_passive_without_an_idp_session() {
+    let idp = start("generic", false, false).await;
+    let (_, page) = idp
+        .redirect(&authn_request_for_format("_np", EMAIL, true), &[])
+        .await;
+    let xml = posted_response(&page);
+    assert!(xml.contains("status:Responder"), "{xml}");
+    assert!(xml.contains("status:NoPassive"), "{xml}");
 }

@@ -297,6 +297,19 @@ pub struct SamlSide {
     pub last_sign_out: Option<(Vec<String>, u16, String)>,
 }
 
+/// A webhook endpoint served for one scenario: what the reference SP posted to it.
+#[derive(Debug)]
+pub struct WebhookReceiver {
+    /// The signing secret the SP gave when the endpoint was registered.
+    pub secret: String,
+    /// Each request's headers and body, in the order they arrived.
+    pub received: Arc<std::sync::Mutex<Vec<(reqwest::header::HeaderMap, Vec<u8>)>>>,
+    /// Woken at each arrival.
+    pub arrived: Arc<tokio::sync::Notify>,
+    /// The endpoint's server; stopped when the scenario ends.
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
 /// One scenario's state: the target, the credentials in use, the last response, the values
 /// it remembered (`id:ada`, `token:acme`, ...) and what it created.
 #[derive(Debug, cucumber::World)]
@@ -313,6 +326,7 @@ pub struct ScimWorld {
     // every scenario's future large (debug builds overflowed a test thread's stack).
     provisioning: Option<Box<Provisioning>>,
     sso: Option<Box<SsoScenario>>,
+    webhooks: Option<Box<WebhookReceiver>>,
     transcript: Transcript,
     /// Whether the scenario is tagged `@serial` (runs alone, so it may move the clock).
     serial: bool,
@@ -334,6 +348,7 @@ impl ScimWorld {
             created: Vec::new(),
             provisioning: None,
             sso: None,
+            webhooks: None,
             transcript: Transcript::default(),
             serial: false,
             moved_clock: false,
@@ -471,6 +486,22 @@ impl ScimWorld {
     /// The scenario's OpenID Connect provider, to record a sign-in.
     pub fn sso_mut(&mut self) -> Result<&mut SsoScenario, StepError> {
         self.sso.as_deref_mut().ok_or_else(no_provider)
+    }
+
+    /// Makes `receiver` the scenario's webhook endpoint, stopping any earlier one.
+    pub fn start_webhooks(&mut self, receiver: WebhookReceiver) {
+        if let Some(earlier) = self.webhooks.replace(Box::new(receiver)) {
+            earlier.server.abort();
+        }
+    }
+
+    /// The scenario's webhook endpoint.
+    pub fn webhooks(&self) -> Result<&WebhookReceiver, StepError> {
+        self.webhooks.as_deref().ok_or_else(|| {
+            StepError::Step(
+                "the scenario has no webhook endpoint: add one with a Given step".into(),
+            )
+        })
     }
 
     /// Switches the bearer token for the following requests.
@@ -680,6 +711,9 @@ impl ScimWorld {
     pub async fn clean_up(&mut self) {
         if let Some(sso) = &self.sso {
             sso.server.abort();
+        }
+        if let Some(webhooks) = &self.webhooks {
+            webhooks.server.abort();
         }
         if self.moved_clock
             && let Some(clock) = self

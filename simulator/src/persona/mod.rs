@@ -374,6 +374,13 @@ pub struct SamlSettings {
     pub group_attribute: Option<Knob<GroupAttribute>>,
     /// Whether the IdP sends unsolicited (IdP-initiated) responses.
     pub idp_initiated: Knob<bool>,
+    /// The NameID formats an AuthnRequest's `NameIDPolicy` may ask for, and how each is
+    /// answered: `configured` (the `name_id_attribute` value), `pairwise` (an opaque value
+    /// that differs per SP) or `transient` (new at each sign-in). A format not listed is
+    /// refused with `InvalidNameIDPolicy`; without the knob any format gets the configured
+    /// NameID.
+    #[serde(default)]
+    pub name_id_policy: Option<Knob<BTreeMap<String, String>>>,
     /// The `Issuer` of its LogoutResponses, when it is not the entity ID; may hold `{tenant}`.
     #[serde(default)]
     pub logout_issuer: Option<Knob<String>>,

@@ -55,6 +55,72 @@ pub struct Audience {
     pub acs_url: String,
     /// The AuthnRequest's `ID`; none for an IdP-initiated (unsolicited) response.
     pub in_response_to: Option<String>,
+    /// The NameID format the AuthnRequest's `NameIDPolicy` asked for, if any.
+    pub name_id_format: Option<String>,
+}
+
+/// How a requested NameID format is answered (the `name_id_policy` knob).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameIdRule {
+    /// The configured NameID (`name_id_attribute`, `name_id_format`).
+    Configured,
+    /// An opaque persistent value that differs per SP.
+    Pairwise,
+    /// A new value at each sign-in.
+    Transient,
+}
+
+/// How `persona` answers a request for `format`; `Err` is the reason it refuses it
+/// (`InvalidNameIDPolicy`).
+pub fn name_id_rule(persona: &Persona, format: Option<&str>) -> Result<NameIdRule, String> {
+    let (Some(format), Some(policy)) = (format, &persona.saml.name_id_policy) else {
+        return Ok(NameIdRule::Configured);
+    };
+    match policy.value.get(format).map(String::as_str) {
+        Some("pairwise") => Ok(NameIdRule::Pairwise),
+        Some("transient") => Ok(NameIdRule::Transient),
+        Some(_) => Ok(NameIdRule::Configured),
+        None => {
+            let accepted: Vec<&str> = policy.value.keys().map(String::as_str).collect();
+            Err(format!(
+                "{} does not issue the NameID format {format} (it accepts {})",
+                persona.display_name,
+                accepted.join(", ")
+            ))
+        }
+    }
+}
+
+/// The NameID (format, value) of `user` for `audience`.
+fn subject_name_id(
+    issuing: &Issuing<'_>,
+    user: &DirectoryUser,
+    audience: &Audience,
+    rng: &mut impl Rng,
+) -> Result<(String, String), AssertionError> {
+    let persona = issuing.persona;
+    let configured = || -> Result<(String, String), AssertionError> {
+        Ok((
+            persona.saml.name_id_format.value.clone(),
+            name_id(persona, user)?,
+        ))
+    };
+    let requested = audience.name_id_format.as_deref();
+    match name_id_rule(persona, requested) {
+        Ok(NameIdRule::Pairwise) => {
+            let stable = name_id(persona, user)?;
+            Ok((
+                requested.unwrap_or_default().to_owned(),
+                crate::oidc::claims::pairwise_subject(&audience.entity_id, &stable, issuing.tenant),
+            ))
+        }
+        Ok(NameIdRule::Transient) => {
+            let bytes: [u8; 16] = rng.random();
+            let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+            Ok((requested.unwrap_or_default().to_owned(), format!("_{hex}")))
+        }
+        Ok(NameIdRule::Configured) | Err(_) => configured(),
+    }
 }
 
 /// The IdP issuing a Response.
@@ -185,6 +251,7 @@ pub fn signed_response(
 ) -> Result<String, AssertionError> {
     let persona = issuing.persona;
     let saml = &persona.saml;
+    let (name_id_format, name_id_value) = subject_name_id(&issuing, user, audience, rng)?;
     let response_id = new_id(persona, rng);
     let assertion_id = new_id(persona, rng);
     let issuer = || Issuer {
@@ -236,8 +303,8 @@ pub fn signed_response(
         signature: sign_assertion.then(|| template(&assertion_id)),
         subject: Some(Subject {
             name_id: Some(SubjectNameID {
-                format: Some(saml.name_id_format.value.clone()),
-                value: escape(&name_id(persona, user)?),
+                format: Some(name_id_format),
+                value: escape(&name_id_value),
             }),
             subject_confirmations: Some(vec![SubjectConfirmation {
                 method: Some(BEARER.into()),
@@ -316,4 +383,38 @@ pub fn signed_response(
         xml = Crypto::sign_xml(&xml, key).map_err(|error| signing(error.to_string()))?;
     }
     Ok(xml)
+}
+
+/// An unsigned error Response (SAML Core §3.2.2.2): a top-level status (`Requester`,
+/// `Responder`) with a second-level one (`InvalidNameIDPolicy`, `NoPassive`) and a message.
+pub fn error_response(
+    persona: &Persona,
+    entity_id: &str,
+    audience: &Audience,
+    status: (&str, &str),
+    message: &str,
+    now: DateTime<Utc>,
+    rng: &mut impl Rng,
+) -> String {
+    let in_response_to = audience
+        .in_response_to
+        .as_deref()
+        .map(|id| format!(" InResponseTo=\"{}\"", escape(id)))
+        .unwrap_or_default();
+    format!(
+        "<saml2p:Response xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" \
+         IssueInstant=\"{instant}\" Destination=\"{destination}\"{in_response_to}>\
+         <saml2:Issuer>{issuer}</saml2:Issuer><saml2p:Status>\
+         <saml2p:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:{top}\">\
+         <saml2p:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:{second}\"/></saml2p:StatusCode>\
+         <saml2p:StatusMessage>{message}</saml2p:StatusMessage></saml2p:Status></saml2p:Response>",
+        id = new_id(persona, rng),
+        instant = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        destination = escape(&audience.acs_url),
+        issuer = escape(entity_id),
+        top = status.0,
+        second = status.1,
+        message = escape(message),
+    )
 }

@@ -524,11 +524,52 @@ impl SamlIdp {
                 entity_id: sp,
                 acs_url,
                 in_response_to: Some(request.id),
+                name_id_format: request
+                    .name_id_policy
+                    .as_ref()
+                    .and_then(|policy| policy.format.clone()),
             },
             relay_state,
             started: self.now(),
         };
+        if let Err(problem) =
+            assertion::name_id_rule(&self.persona, login.audience.name_id_format.as_deref())
+        {
+            return self.respond_with_error(&login, ("Requester", "InvalidNameIDPolicy"), &problem);
+        }
+        // The simulator keeps no IdP session, so only test mode can sign in without a page.
+        if request.is_passive == Some(true) && !self.config.auto_login {
+            return self.respond_with_error(
+                &login,
+                ("Responder", "NoPassive"),
+                "The user must sign in, and the request is passive.",
+            );
+        }
         self.start(login, login_hint)
+    }
+
+    /// Posts an error Response for `login` to its ACS (SAML Core §3.2.2.2).
+    fn respond_with_error(
+        &self,
+        login: &PendingLogin,
+        status: (&str, &str),
+        message: &str,
+    ) -> Response {
+        let xml = assertion::error_response(
+            &self.persona,
+            &self.entity_id,
+            &login.audience,
+            status,
+            message,
+            self.now(),
+            &mut rand::rng(),
+        );
+        Html(post_form(
+            &login.audience.acs_url,
+            &STANDARD.encode(xml),
+            login.relay_state.as_deref(),
+        ))
+        .into_response()
     }
 }
 
@@ -701,6 +742,7 @@ async fn initiate(State(idp): State<Arc<SamlIdp>>, Query(query): Query<InitiateQ
             entity_id: sp,
             acs_url,
             in_response_to: None,
+            name_id_format: None,
         },
         relay_state: query.relay_state,
         started: idp.now(),

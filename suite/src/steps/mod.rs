@@ -17,6 +17,7 @@ pub mod responses;
 pub mod saml;
 pub mod sso;
 pub mod users;
+pub mod webhooks;
 
 use crate::world::StepError;
 use cucumber::gherkin::Step;
