@@ -41,6 +41,46 @@ pub enum SpError {
     /// The HTTP client that delivers webhooks could not be built.
     #[error("cannot build the webhook HTTP client: {0}")]
     WebhookClient(reqwest::Error),
+    /// A team was refused: it has no name, or no IdP group name to link to (seed 000).
+    #[error("invalid team: {0}")]
+    InvalidTeam(String),
+    /// A SAML connection was refused: it has no usable IdP certificate.
+    #[error("invalid SAML connection: {0}")]
+    SamlConnection(#[from] crate::saml::SamlConnectionError),
+    /// An SSO connection's settings are unusable (given to the admin API, or as stored).
+    #[error("invalid SSO connection: {0}")]
+    InvalidConnection(String),
+    /// The organization already has another SSO connection: it has at most one (seed 002).
+    #[error(
+        "organization `{organization}` already has the SSO connection `{connection}`; an \
+         organization has at most one SSO connection, remove it first"
+    )]
+    OrganizationHasConnection {
+        /// The organization.
+        organization: String,
+        /// Its connection.
+        connection: String,
+    },
+    /// No SSO connection has this id.
+    #[error("no SSO connection has the id `{0}`")]
+    UnknownConnection(String),
+    /// A domain was refused: it is not a lower-case DNS name.
+    #[error("invalid domain: {0}")]
+    InvalidDomain(String),
+    /// The domain is already verified for another organization: a domain has one owner.
+    #[error("the domain `{domain}` already belongs to organization `{organization}`")]
+    DomainTaken {
+        /// The domain.
+        domain: String,
+        /// The organization that owns it.
+        organization: String,
+    },
+    /// A break-glass user was refused: empty username or password.
+    #[error("invalid break-glass user: {0}")]
+    InvalidBreakGlassUser(String),
+    /// A password could not be hashed, or a stored hash cannot be read.
+    #[error("password hashing failed: {0}")]
+    PasswordHash(String),
 }
 
 /// A SCIM error as an HTTP response: the RFC 7644 §3.12 body as `application/scim+json`.

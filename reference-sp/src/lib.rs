@@ -13,11 +13,29 @@
 //! - `saml`: sign-in with SAML 2.0 (SP-initiated over HTTP-Redirect, IdP-initiated when
 //!   allowed, responses over HTTP-POST), into the same sessions.
 //! - `matching`: which SCIM user a login is (seed 002 strategies).
+//! - `policy`: each organization's account policies: JIT provisioning, teams linked to IdP
+//!   groups (seeds 000, 001), and what SAML connections do with IdP-initiated sign-ins.
+//! - `report`: the matching report of a connection (seed 002).
 //! - `webhooks`: signed directory events posted to each organization's endpoints (seed 004).
+//! - `connections`: SSO connections (one per organization, seed 002) and verified domains,
+//!   stored and loaded back at start.
+//! - `routing`: `/sso/start` picks a connection by seed 004's precedence; `/sso/domain` says
+//!   whether a domain has SSO.
+//! - `break_glass`: the password login page `/login` and the break-glass users allowed on it
+//!   through `?noLoginRedirect` (seed 000).
+//! - `admin`: the admin API under `/admin/v1` (organizations, tokens, connections, domains,
+//!   break-glass users), with `directory`'s paged user and group lists (seed 004).
 
+mod admin;
+mod break_glass;
+mod connections;
+mod directory;
 mod error;
 mod http;
 mod matching;
+mod policy;
+mod report;
+mod routing;
 mod saml;
 mod sso;
 mod store;
@@ -26,6 +44,7 @@ mod webhooks;
 
 pub use error::SpError;
 pub use matching::{IdpType, MatchingStrategy, ScimUser};
+pub use policy::{IdpInitiatedPolicy, Team};
 pub use saml::{SamlConnection, SamlConnectionError};
 pub use sso::{Clock, DEFAULT_SESSION_MINUTES, OidcConnection, SESSION_COOKIE, Session};
 pub use tenants::{DEFAULT_ORGANIZATION_ID, DeletionPolicy, Organization, TokenRole};
@@ -36,6 +55,7 @@ pub use webhooks::{
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use store::{Store, WriterTask};
 use tenants::Tenants;
 use tokio::net::TcpListener;
@@ -60,6 +80,9 @@ pub struct SpConfig {
     pub database: DatabaseLocation,
     /// A read-write token for the default organization; a random one is issued when `None`.
     pub bootstrap_token: Option<String>,
+    /// The key the admin API (`/admin/v1`) requires as `Authorization: Bearer <key>`; a random
+    /// one is made when `None` (see [`RunningSp::admin_key`]).
+    pub admin_key: Option<String>,
 }
 
 /// A running SP. Stop it with [`RunningSp::shutdown`].
@@ -67,12 +90,14 @@ pub struct RunningSp {
     address: SocketAddr,
     base_url: String,
     default_token: String,
+    admin_key: String,
     tenants: Tenants,
+    connections: connections::Connections,
     store: Store,
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
     writer: WriterTask,
-    webhooks: webhooks::Webhooks,
+    webhooks: Arc<webhooks::Webhooks>,
     sso: sso::Sso,
     saml: saml::Saml,
     temporary_directory: Option<tempfile::TempDir>,
@@ -112,6 +137,7 @@ impl RunningSp {
             }
         };
         let (webhooks, change_listener) = webhooks::Webhooks::start(base_url.clone())?;
+        let webhooks = Arc::new(webhooks);
         let (store, writer) = Store::open(&path, base_url.clone(), change_listener).await?;
         webhooks.load(store.pool()).await?;
         let tenants = Tenants::load(store.pool().clone()).await?;
@@ -123,13 +149,31 @@ impl RunningSp {
             sso.set_session_minutes(&organization, minutes);
         }
         let saml = saml::Saml::new(sso.clone());
+        let connections =
+            connections::Connections::load(store.pool().clone(), sso.clone(), saml.clone()).await?;
+        let break_glass = break_glass::BreakGlass::new(store.pool().clone());
+        let admin_key = config.admin_key.unwrap_or_else(admin::new_admin_key);
+        let admin = admin::Admin::new(
+            &admin_key,
+            tenants.clone(),
+            connections.clone(),
+            break_glass.clone(),
+            store.clone(),
+            Arc::clone(&webhooks),
+        );
         let app = http::router(http::AppState::new(
             store.clone(),
             tenants.index(),
             base_url.clone(),
         ))
         .merge(sso.clone().router())
-        .merge(saml.clone().router());
+        .merge(saml.clone().router())
+        .merge(routing::router(routing::SignIn {
+            connections: connections.clone(),
+            break_glass: break_glass.clone(),
+        }))
+        .merge(admin::router(admin.clone()))
+        .merge(report::router(sso.clone(), saml.clone(), admin));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -143,7 +187,9 @@ impl RunningSp {
             address,
             base_url,
             default_token,
+            admin_key,
             tenants,
+            connections,
             store,
             stop,
             server,
@@ -172,9 +218,16 @@ impl RunningSp {
     }
 
     /// Adds an OpenID Connect connection users can sign in through at
-    /// `/sso/oidc/{id}/login`; register [`RunningSp::oidc_redirect_uri`] at the provider.
-    pub fn add_oidc_connection(&self, connection: OidcConnection) {
-        self.sso.add_connection(connection);
+    /// `/sso/oidc/{id}/login`; register [`RunningSp::oidc_redirect_uri`] at the provider. The
+    /// connection is stored (it survives a restart) and replaces a stored one with its id,
+    /// keeping its IdP type (`Generic` for a new one; set through the admin API). Refused when
+    /// its organization is unknown or already has another SSO connection (one per
+    /// organization, seed 002), or its id or URLs are unusable.
+    pub async fn add_oidc_connection(&self, connection: OidcConnection) -> Result<(), SpError> {
+        self.connections
+            .put(connections::Connection::Oidc(connection), None)
+            .await
+            .map(|_| ())
     }
 
     /// Makes `clock` the time the SP checks sign-ins, tokens, assertions and sessions
@@ -190,12 +243,14 @@ impl RunningSp {
 
     /// Adds a SAML 2.0 connection users can sign in through at `/sso/saml/{id}/login` (or
     /// IdP-initiated, when it allows that); register [`RunningSp::saml_entity_id`] and
-    /// [`RunningSp::saml_acs_url`] at the IdP. Refused when it has no usable certificate.
-    pub fn add_saml_connection(
-        &self,
-        connection: SamlConnection,
-    ) -> Result<(), SamlConnectionError> {
-        self.saml.add_connection(connection)
+    /// [`RunningSp::saml_acs_url`] at the IdP. Stored and refused as
+    /// [`RunningSp::add_oidc_connection`] is; refused too when it has no usable certificate
+    /// ([`SpError::SamlConnection`]).
+    pub async fn add_saml_connection(&self, connection: SamlConnection) -> Result<(), SpError> {
+        self.connections
+            .put(connections::Connection::Saml(connection), None)
+            .await
+            .map(|_| ())
     }
 
     /// The SP's SAML entity ID for the connection `id`: its metadata URL,
@@ -220,6 +275,12 @@ impl RunningSp {
     /// A read-write token of the default organization.
     pub fn default_token(&self) -> &str {
         &self.default_token
+    }
+
+    /// The key of the admin API at `{origin}/admin/v1` (`Authorization: Bearer <key>`): the
+    /// configured one, or the random one made at start.
+    pub fn admin_key(&self) -> &str {
+        &self.admin_key
     }
 
     /// Creates an organization; its SCIM data is invisible to every other organization.
@@ -273,6 +334,61 @@ impl RunningSp {
             .await
     }
 
+    /// Turns just-in-time provisioning on or off for the organization (off unless set; seed
+    /// 000 "On the first login, a user record gets created", seed 001 "JIT Provisioning").
+    /// It applies while the organization has no SCIM connection: a first sign-in creates the
+    /// SCIM user and later ones update it. The organization has a SCIM connection once its
+    /// directory holds a group or a user JIT did not create.
+    pub async fn set_jit(&self, organization_id: &str, on: bool) -> Result<(), SpError> {
+        self.sso.policies().set_jit(organization_id, on).await
+    }
+
+    /// Whether just-in-time provisioning is on for the organization.
+    pub async fn jit(&self, organization_id: &str) -> Result<bool, SpError> {
+        self.sso.policies().jit(organization_id).await
+    }
+
+    /// Adds the team `team_name` to the organization, linked to the IdP group
+    /// `idp_group_name` (exact name match, seed 000), or relinks the team of that name. Once
+    /// the organization has a team, a user in none of the linked groups cannot sign in
+    /// (`NotInAnyTeam`).
+    pub async fn add_team(
+        &self,
+        organization_id: &str,
+        team_name: &str,
+        idp_group_name: &str,
+    ) -> Result<Team, SpError> {
+        let (team, _) = self
+            .sso
+            .policies()
+            .add_team(organization_id, team_name, idp_group_name)
+            .await?;
+        Ok(team)
+    }
+
+    /// Removes the organization's team `team_name`; whether there was one.
+    pub async fn remove_team(
+        &self,
+        organization_id: &str,
+        team_name: &str,
+    ) -> Result<bool, SpError> {
+        self.sso
+            .policies()
+            .remove_team(organization_id, team_name)
+            .await
+    }
+
+    /// The organization's teams, oldest first.
+    pub async fn teams(&self, organization_id: &str) -> Result<Vec<Team>, SpError> {
+        self.sso.policies().teams(organization_id).await
+    }
+
+    /// The URL of the matching report of the connection `id` (seed 002), JSON; the same
+    /// with `.html` appended is a readable page. Both take the admin key as a bearer token.
+    pub fn matching_report_url(&self, id: &str) -> String {
+        format!("{}/sso/report/{id}", self.origin())
+    }
+
     /// Registers an endpoint the organization's directory events are posted to, signed
     /// (seed 004, "Register your webhook endpoint"): those of `events`, or all of
     /// [`WEBHOOK_EVENT_TYPES`] when it is empty. The endpoint is stored, and its signing secret
@@ -314,6 +430,7 @@ impl RunningSp {
             server,
             store,
             tenants,
+            connections,
             writer,
             webhooks,
             sso,
@@ -329,11 +446,15 @@ impl RunningSp {
         }
         store.close().await;
         // The writer stops once no handle of the store is left (the sign-in state holds one).
-        drop((store, tenants, sso, saml));
+        drop((store, tenants, connections, sso, saml));
         if let Err(err) = writer.await {
             tracing::warn!(%err, "the store's writer task failed");
         }
-        webhooks.shutdown().await;
+        // The admin API's handle went with the server; if another is left, stop it all anyway.
+        match Arc::try_unwrap(webhooks) {
+            Ok(webhooks) => webhooks.shutdown().await,
+            Err(shared) => shared.abort(),
+        }
         drop(temporary_directory);
     }
 }

@@ -21,7 +21,10 @@
 //! - Destination, when present, is the ACS URL; the Response's Issuer is the IdP's.
 //! - InResponseTo names a pending AuthnRequest of this connection (single use, 10 minutes)
 //!   and the RelayState is the one sent with it; a response without InResponseTo is
-//!   IdP-initiated and accepted only when the connection allows it.
+//!   IdP-initiated and goes on only when the connection's [`IdpInitiatedPolicy`] is not
+//!   `Refuse`. Under `StartSpInitiated` it is checked like any other response and then not
+//!   used to sign in: the SP answers with a redirect (303) to its own login of the connection,
+//!   the NameID as `login_hint`, so the user signs in through an SP-initiated flow (seed 004).
 //! - The signature (over the Response, the Assertion, or both: each IdP has its default,
 //!   personas.md §6.2) verifies with one of the
 //!   connection's certificates (samael with libxmlsec1, `ReduceMode::ValidateAndMarkNoAncestors`:
@@ -51,6 +54,8 @@
 //!   with its reason, also logged; a connection without `idp_slo_url` refuses every message.
 
 use crate::matching::MatchingStrategy;
+use crate::policy::{AccountRefusal, GROUPS_CLAIM, IdpInitiatedPolicy};
+use crate::report::Pairing;
 use crate::sso::{Login, LoginQuery, Session, Sso, random_token};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -120,11 +125,12 @@ pub struct SamlConnection {
     pub matching: MatchingStrategy,
     /// Matching claim (`email`, `preferred_username`, `oid`) → the name of the SAML Attribute
     /// carrying it, e.g. Entra's `.../claims/emailaddress` (personas.md §1.2, §6.2); `sub` is
-    /// always the NameID.
+    /// always the NameID. `groups` names the attribute listing the user's groups, every value
+    /// kept (JumpCloud's `memberOf`, seed 000, personas.md §3.2), which teams are linked to.
     pub claim_attributes: BTreeMap<String, String>,
-    /// Whether unsolicited (IdP-initiated) responses are accepted; some SPs refuse them
-    /// (personas.md §1.2).
-    pub accept_idp_initiated: bool,
+    /// What an unsolicited (IdP-initiated) response does: sign in, be refused (seed 001), or
+    /// start an SP-initiated sign-in (seed 004); personas.md §1.2.
+    pub idp_initiated: IdpInitiatedPolicy,
     /// The IdP's single logout service (HTTP-Redirect binding): where the SP sends its
     /// LogoutRequests and LogoutResponses. `None` when the IdP offers no single logout, as
     /// Google (personas.md §1.2 "Single logout", §6.2 "SLO").
@@ -240,6 +246,25 @@ impl Saml {
                 }),
             );
         Ok(())
+    }
+
+    /// Removes the connection `id`, if there is one; sessions it started go on.
+    pub(crate) fn remove_connection(&self, id: &str) {
+        self.0
+            .connections
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
+    }
+
+    /// What the SAML connection `id` is paired with, for the matching report.
+    pub(crate) fn pairing(&self, id: &str) -> Option<Pairing> {
+        let configured = self.connection(id).ok()?;
+        Some(Pairing {
+            protocol: "saml",
+            organization: configured.connection.organization.clone(),
+            matching: configured.connection.matching,
+        })
     }
 
     /// The SP's entity ID for `connection`: its metadata URL.
@@ -389,8 +414,10 @@ enum Refusal {
     NoNameId,
     #[error("the response was refused: {0}")]
     Invalid(String),
-    #[error("ScimUserNotActive: {0}")]
-    ScimUserNotActive(String),
+    #[error("{0}")]
+    Account(AccountRefusal),
+    #[error("unsolicited response for {0}: the connection starts an SP-initiated sign-in instead")]
+    StartSpInitiated(String),
     #[error("the IdP has no single logout endpoint")]
     NoSingleLogout,
     #[error("the request carries neither SAMLRequest nor SAMLResponse")]
@@ -406,6 +433,7 @@ fn refuse(refusal: &Refusal) -> Response {
     let status = match refusal {
         Refusal::UnknownConnection(_) => StatusCode::NOT_FOUND,
         Refusal::Request(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Refusal::Account(refusal) => refusal.status(),
         _ => StatusCode::UNAUTHORIZED,
     };
     (status, format!("Sign-in refused: {refusal}\n")).into_response()
@@ -566,15 +594,42 @@ async fn acs(
     Path(connection_id): Path<String>,
     Form(form): Form<AcsForm>,
 ) -> Response {
-    let session = consume(&saml, &connection_id, &form, saml.0.sso.now()).and_then(|login| {
-        saml.0
+    let session = match consume(&saml, &connection_id, &form, saml.0.sso.now()) {
+        Ok(login) => saml
+            .0
             .sso
             .session_for(login)
-            .map_err(Refusal::ScimUserNotActive)
-    });
+            .await
+            .map_err(Refusal::Account),
+        Err(refusal) => Err(refusal),
+    };
     match session {
         Ok(session) => saml.0.sso.start_session(session),
+        Err(Refusal::StartSpInitiated(name_id)) => {
+            start_sp_initiated(&saml, &connection_id, &name_id)
+        }
         Err(refusal) => refuse(&refusal),
+    }
+}
+
+/// The answer to a verified unsolicited response under
+/// [`IdpInitiatedPolicy::StartSpInitiated`]: a redirect (303) to the SP's own login of the
+/// connection with the NameID as `login_hint`, which sends a fresh AuthnRequest (seed 004).
+fn start_sp_initiated(saml: &Saml, connection_id: &str, name_id: &str) -> Response {
+    let login = format!("{}/sso/saml/{connection_id}/login", saml.0.sso.origin());
+    match reqwest::Url::parse(&login) {
+        Ok(mut url) => {
+            url.query_pairs_mut().append_pair("login_hint", name_id);
+            tracing::info!(
+                connection = %connection_id,
+                %name_id,
+                "unsolicited response turned into an SP-initiated sign-in"
+            );
+            Redirect::to(url.as_str()).into_response()
+        }
+        Err(error) => refuse(&Refusal::Request(format!(
+            "the login URL {login} is not a URL: {error}"
+        ))),
     }
 }
 
@@ -644,8 +699,10 @@ fn consume(
     let request_id = envelope.in_response_to.clone();
     match &request_id {
         Some(id) => check_pending(saml, connection, id, form.relay_state.as_deref(), now)?,
-        None if connection.accept_idp_initiated => {}
-        None => return Err(Refusal::Unsolicited),
+        None => match connection.idp_initiated {
+            IdpInitiatedPolicy::Accept | IdpInitiatedPolicy::StartSpInitiated => {}
+            IdpInitiatedPolicy::Refuse => return Err(Refusal::Unsolicited),
+        },
     }
     if shape.signatures == 0 {
         return Err(Refusal::Unsigned);
@@ -692,6 +749,9 @@ fn consume(
         if seen.insert(assertion.id.clone(), forget_after).is_some() {
             return Err(Refusal::Replayed(assertion.id.clone()));
         }
+    }
+    if request_id.is_none() && connection.idp_initiated == IdpInitiatedPolicy::StartSpInitiated {
+        return Err(Refusal::StartSpInitiated(name_id.value.clone()));
     }
     Ok(Login {
         connection: connection.id.clone(),
@@ -1054,7 +1114,11 @@ fn claims(
         })
         .collect();
     for (claim, attribute) in &connection.claim_attributes {
-        if let Some(value) = attributes.get(attribute).and_then(|values| values.first()) {
+        if claim == GROUPS_CLAIM {
+            if let Some(values) = attributes.get(attribute) {
+                claims.insert(claim.clone(), Value::from(values.clone()));
+            }
+        } else if let Some(value) = attributes.get(attribute).and_then(|values| values.first()) {
             claims.insert(claim.clone(), Value::String(value.clone()));
         }
     }

@@ -5,12 +5,17 @@
 //! A connection paired with an organization's SCIM directory matches the login to a SCIM user
 //! with the connection's strategy (seed 002) and refuses it with `ScimUserNotActive` when no
 //! user matches or the user is inactive; a session of a user who is deactivated later ends at
-//! once. A signed-in user gets a session cookie (HttpOnly, SameSite=Lax) and `GET /whoami` says
+//! once. The organization's account policies (`policy`) apply first: just-in-time provisioning
+//! and teams linked to IdP groups (refused with `NotInAnyTeam`); every verified login is also
+//! remembered for the matching report (`report`).
+//! A signed-in user gets a session cookie (HttpOnly, SameSite=Lax) and `GET /whoami` says
 //! who they are and how they signed in. Every refusal names its reason, in the log and on the
 //! page. SAML sign-ins (`saml`) end in the same sessions, through `Sso::session_for` and
 //! `Sso::start_session`.
 
 use crate::matching::{self, MatchOutcome, MatchingStrategy, ScimUser};
+use crate::policy::{AccountRefusal, Policies};
+use crate::report::{Pairing, SeenLogins};
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -59,9 +64,9 @@ pub struct OidcConnection {
 pub struct Session {
     /// The connection they signed in through.
     pub connection: String,
-    /// `oidc` or `saml`.
+    /// `oidc`, `saml`, or `password` for a break-glass user (seed 000, see `break_glass`).
     pub protocol: &'static str,
-    /// The ID token's `sub`, or the SAML assertion's NameID.
+    /// The ID token's `sub`, the SAML assertion's NameID, or a break-glass user's username.
     pub subject: String,
     /// The ID token's claims, or what the SAML assertion says (see `saml`).
     pub claims: Map<String, Value>,
@@ -71,6 +76,9 @@ pub struct Session {
     pub matching: Option<MatchingStrategy>,
     /// The SCIM user the login matched.
     pub scim_user: Option<ScimUser>,
+    /// The organization's teams the user is in, by their IdP groups (seed 000); empty when
+    /// the organization has no teams (see `policy`).
+    pub teams: Vec<String>,
     /// When they signed in.
     pub signed_in: DateTime<Utc>,
     /// When the session ends: the organization's session timeout after `signed_in`.
@@ -103,6 +111,10 @@ pub(crate) struct SsoShared {
     clock: RwLock<Clock>,
     /// Session timeout in minutes by organization; others get [`DEFAULT_SESSION_MINUTES`].
     session_minutes: RwLock<HashMap<String, i64>>,
+    /// The organizations' account policies: JIT provisioning, teams (see `policy`).
+    policies: Policies,
+    /// The latest login of each subject per connection, for the matching report (`report`).
+    seen: SeenLogins,
 }
 
 /// How long an SSO session lasts unless its organization says otherwise (seed 000: two hours).
@@ -120,6 +132,7 @@ pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 impl Sso {
     /// Sign-in state for an SP served at `origin`, matching logins against `store`.
     pub(crate) fn new(origin: String, store: Store) -> Sso {
+        let policies = Policies::new(store.pool().clone());
         Sso(Arc::new(SsoShared {
             origin,
             store,
@@ -134,6 +147,8 @@ impl Sso {
             single_logout: RwLock::default(),
             clock: RwLock::new(Arc::new(Utc::now)),
             session_minutes: RwLock::default(),
+            policies,
+            seen: SeenLogins::default(),
         }))
     }
 
@@ -144,6 +159,15 @@ impl Sso {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(connection.id.clone(), connection);
+    }
+
+    /// Removes the connection `id`, if there is one; sessions it started go on.
+    pub(crate) fn remove_connection(&self, id: &str) {
+        self.0
+            .connections
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(id);
     }
 
     /// Makes `single_logout` decide where `/logout` sends the browser after ending a session.
@@ -259,8 +283,8 @@ enum Refusal {
     IssuedInTheFuture(i64),
     #[error("the ID token's nonce does not match the sign-in's")]
     Nonce,
-    #[error("ScimUserNotActive: {0}")]
-    ScimUserNotActive(String),
+    #[error("{0}")]
+    Account(AccountRefusal),
 }
 
 fn refuse(refusal: &Refusal) -> Response {
@@ -268,6 +292,7 @@ fn refuse(refusal: &Refusal) -> Response {
     let status = match refusal {
         Refusal::UnknownConnection(_) => StatusCode::NOT_FOUND,
         Refusal::Provider { .. } => StatusCode::BAD_GATEWAY,
+        Refusal::Account(refusal) => refusal.status(),
         _ => StatusCode::UNAUTHORIZED,
     };
     (status, format!("Sign-in refused: {refusal}\n")).into_response()
@@ -478,7 +503,8 @@ async fn finish_login(
         organization: connection.organization,
         matching: connection.matching,
     })
-    .map_err(Refusal::ScimUserNotActive)
+    .await
+    .map_err(Refusal::Account)
 }
 
 /// A login whose proof (ID token or SAML assertion) has been verified, before matching.
@@ -503,19 +529,32 @@ impl Sso {
         &self.0.origin
     }
 
-    /// The session of a verified login: matched to its SCIM user when its connection is paired
-    /// with an organization. `Err` is the reason it is refused with `ScimUserNotActive`.
-    pub(crate) fn session_for(&self, login: Login) -> Result<Session, String> {
+    /// The session of a verified login, remembered first for the matching report. When its
+    /// connection is paired with an organization, the organization's account policies apply
+    /// (`policy`): the user is provisioned just in time, or matched to its SCIM user (refused
+    /// with `ScimUserNotActive`), and must be in one of the organization's teams when it has
+    /// any (refused with `NotInAnyTeam`).
+    pub(crate) async fn session_for(&self, login: Login) -> Result<Session, AccountRefusal> {
         let now = self.now();
+        self.0.seen.record(&login, now);
         let expires = now + self.session_length(login.organization.as_deref());
-        let scim_user = match &login.organization {
-            Some(organization) => Some(matched_user(
-                self,
-                organization,
-                login.matching,
-                &login.claims,
-            )?),
-            None => None,
+        let (scim_user, teams) = match &login.organization {
+            Some(organization) => {
+                let policies = &self.0.policies;
+                let user = match policies
+                    .provision(&self.0.store, organization, &login)
+                    .await?
+                {
+                    Some(user) => user,
+                    None => matched_user(self, organization, login.matching, &login.claims)
+                        .map_err(AccountRefusal::ScimUserNotActive)?,
+                };
+                let teams = policies
+                    .teams_of(&self.0.store, organization, &user, &login.claims)
+                    .await?;
+                (Some(user), teams)
+            }
+            None => (None, Vec::new()),
         };
         Ok(Session {
             connection: login.connection,
@@ -525,8 +564,33 @@ impl Sso {
             matching: login.organization.as_ref().map(|_| login.matching),
             organization: login.organization,
             scim_user,
+            teams,
             signed_in: now,
             expires,
+        })
+    }
+
+    /// The organizations' account policies.
+    pub(crate) fn policies(&self) -> &Policies {
+        &self.0.policies
+    }
+
+    /// The logins the matching report reads.
+    pub(crate) fn seen_logins(&self) -> &SeenLogins {
+        &self.0.seen
+    }
+
+    /// The store logins are matched against.
+    pub(crate) fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// What the OIDC connection `id` is paired with, for the matching report.
+    pub(crate) fn pairing(&self, id: &str) -> Option<Pairing> {
+        self.connection(id).map(|connection| Pairing {
+            protocol: "oidc",
+            organization: connection.organization,
+            matching: connection.matching,
         })
     }
 
@@ -546,6 +610,27 @@ impl Sso {
             response.headers_mut().insert(header::SET_COOKIE, cookie);
         }
         response
+    }
+
+    /// Starts the session of a break-glass user of `organization` who signed in with a
+    /// password (seed 000 "Break Glass Users"), answered as [`Sso::start_session`] does: no
+    /// connection and no SCIM user, the organization's session timeout.
+    pub(crate) fn start_password_session(&self, organization: &str, username: &str) -> Response {
+        let now = self.now();
+        let mut claims = Map::new();
+        claims.insert("username".into(), Value::String(username.to_owned()));
+        self.start_session(Session {
+            connection: crate::break_glass::CONNECTION.to_owned(),
+            protocol: "password",
+            subject: username.to_owned(),
+            claims,
+            organization: Some(organization.to_owned()),
+            matching: None,
+            scim_user: None,
+            teams: Vec::new(),
+            signed_in: now,
+            expires: now + self.session_length(Some(organization)),
+        })
     }
 }
 

@@ -294,6 +294,16 @@ impl Webhooks {
         workers.shutdown().await;
     }
 
+    /// Stops the dispatcher and every worker without waiting for them, for when other handles
+    /// on the webhooks are still alive at shutdown.
+    pub(crate) fn abort(&self) {
+        self.dispatcher.abort();
+        self.workers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .abort_all();
+    }
+
     /// Puts `endpoint` in service: starts its worker and makes the dispatcher route to it.
     fn register(&self, endpoint: WebhookEndpoint, key: SigningKey) {
         let (queue, queued) = mpsc::unbounded_channel();

@@ -9,7 +9,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use idpsim_reference_sp::{
-    DatabaseLocation, MatchingStrategy, RunningSp, SamlConnection, SamlConnectionError, SpConfig,
+    DatabaseLocation, IdpInitiatedPolicy, MatchingStrategy, RunningSp, SamlConnection,
+    SamlConnectionError, SpConfig, SpError,
 };
 use quick_xml::XmlVersion;
 use quick_xml::events::Event as XmlEvent;
@@ -66,6 +67,7 @@ async fn start_sp() -> RunningSp {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: DatabaseLocation::Temporary,
         bootstrap_token: None,
+        admin_key: None,
     })
     .await
     .unwrap()
@@ -80,7 +82,11 @@ fn connection(id: &str, organization: Option<String>, idp_initiated: bool) -> Sa
         organization,
         matching: MatchingStrategy::OidcEmailToScimUsername,
         claim_attributes: BTreeMap::from([("email".to_owned(), EMAIL_ATTRIBUTE.to_owned())]),
-        accept_idp_initiated: idp_initiated,
+        idp_initiated: if idp_initiated {
+            IdpInitiatedPolicy::Accept
+        } else {
+            IdpInitiatedPolicy::Refuse
+        },
         idp_slo_url: Some(IDP_SLO_URL.to_owned()),
     }
 }
@@ -89,6 +95,7 @@ fn connection(id: &str, organization: Option<String>, idp_initiated: bool) -> Sa
 async fn sp_with_connection() -> RunningSp {
     let sp = start_sp().await;
     sp.add_saml_connection(connection("acme", None, false))
+        .await
         .unwrap();
     sp
 }
@@ -571,6 +578,7 @@ async fn a_paired_connection_matches_the_scim_user_and_refuses_inactive_or_missi
     let sp = start_sp().await;
     let acme = sp.create_organization("Acme").await.unwrap();
     sp.add_saml_connection(connection("acme", Some(acme.id.clone()), false))
+        .await
         .unwrap();
     // No SCIM user yet: "in the SSO app but not in the SCIM app".
     assert_refused(
@@ -601,8 +609,10 @@ async fn a_paired_connection_matches_the_scim_user_and_refuses_inactive_or_missi
 async fn idp_initiated_responses_are_accepted_only_when_the_connection_allows_them() {
     let sp = start_sp().await;
     sp.add_saml_connection(connection("open", None, true))
+        .await
         .unwrap();
     sp.add_saml_connection(connection("closed", None, false))
+        .await
         .unwrap();
     for (id, allowed) in [("open", true), ("closed", false)] {
         let asserted = Asserted::valid(&sp, id, None);
@@ -789,6 +799,7 @@ async fn destination_and_in_response_to_are_enforced() {
     .await;
     // A request is bound to its connection.
     sp.add_saml_connection(connection("globex", None, false))
+        .await
         .unwrap();
     let started = begin(&sp, "globex", None).await;
     let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
@@ -815,6 +826,7 @@ async fn a_replayed_response_is_refused() {
     .await;
     // Also where IdP-initiated sign-in is allowed (no request to use up).
     sp.add_saml_connection(connection("open", None, true))
+        .await
         .unwrap();
     let xml = sign(
         response(&Asserted::valid(&sp, "open", None)),
@@ -896,15 +908,18 @@ async fn a_connection_needs_a_usable_certificate() {
     let sp = start_sp().await;
     let mut without = connection("bare", None, false);
     without.idp_certificates.clear();
-    assert_eq!(
-        sp.add_saml_connection(without),
-        Err(SamlConnectionError::NoCertificate("bare".into()))
-    );
+    assert!(matches!(
+        sp.add_saml_connection(without).await,
+        Err(SpError::SamlConnection(SamlConnectionError::NoCertificate(id))) if id == "bare"
+    ));
     let mut garbage = connection("garbage", None, false);
     garbage.idp_certificates.push("not a certificate".into());
     assert!(matches!(
-        sp.add_saml_connection(garbage),
-        Err(SamlConnectionError::Certificate { index: 1, .. })
+        sp.add_saml_connection(garbage).await,
+        Err(SpError::SamlConnection(SamlConnectionError::Certificate {
+            index: 1,
+            ..
+        }))
     ));
     let missing = browser()
         .get(format!("{}/sso/saml/bare/login", sp.origin()))
@@ -915,7 +930,7 @@ async fn a_connection_needs_a_usable_certificate() {
     // A rollover: responses signed by either certificate are accepted.
     let mut rollover = connection("acme", None, false);
     rollover.idp_certificates = vec![OTHER_KEY.cert_pem.clone(), KEY.cert_pem.clone()];
-    sp.add_saml_connection(rollover).unwrap();
+    sp.add_saml_connection(rollover).await.unwrap();
     for key in [&*KEY, &*OTHER_KEY] {
         let started = begin(&sp, "acme", None).await;
         let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
@@ -1353,6 +1368,7 @@ async fn the_single_logout_service_refuses_malformed_or_misdirected_messages() {
 async fn an_idp_initiated_logout_request_ends_only_the_named_users_sessions() {
     let sp = sp_with_connection().await;
     sp.add_saml_connection(connection("globex", None, false))
+        .await
         .unwrap();
     let adele_7 = sign_in(&sp, "acme", NAME_ID, "_session-7").await;
     let adele_8 = sign_in(&sp, "acme", NAME_ID, "_session-8").await;
@@ -1448,7 +1464,7 @@ async fn without_single_logout_at_the_idp_logout_stays_local() {
     let sp = start_sp().await;
     let mut google = connection("google", None, false);
     google.idp_slo_url = None;
-    sp.add_saml_connection(google).unwrap();
+    sp.add_saml_connection(google).await.unwrap();
     let cookie = sign_in(&sp, "google", NAME_ID, "_session-7").await;
     let answer = logout(&sp, &cookie).await;
     assert_eq!(answer.status(), StatusCode::OK);

@@ -148,6 +148,7 @@ async fn start_sp(database: DatabaseLocation) -> RunningSp {
         listen: "127.0.0.1:0".parse().expect("a socket address"),
         database,
         bootstrap_token: Some("webhook-test-token".into()),
+        admin_key: None,
     })
     .await
     .expect("the SP starts");

@@ -33,6 +33,7 @@ async fn spawn_sp() -> RunningSp {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: DatabaseLocation::Temporary,
         bootstrap_token: None,
+        admin_key: None,
     })
     .await
     .unwrap()

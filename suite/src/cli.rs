@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// e.g. `entra=OidcOidToScimExternalId` [default: the persona's `default_matching`].
     #[arg(long = "matching", value_name = "PERSONA=STRATEGY")]
     pub matching: Vec<String>,
+    /// The reference SP's admin API key (`Authorization: Bearer KEY` on `/admin/v1`)
+    /// [default: a new random one, printed].
+    #[arg(long, value_name = "KEY")]
+    pub admin_key: Option<String>,
     /// Bearer token of the SP's default organization [default: a new random one].
     #[arg(long, value_name = "TOKEN")]
     pub scim_token: Option<String>,
@@ -274,6 +278,10 @@ pub struct SpArgs {
     /// Bearer token of the default organization.
     #[arg(long, value_name = "TOKEN")]
     pub token: String,
+    /// The admin API key (`Authorization: Bearer KEY` on `/admin/v1`) [default: a new random
+    /// one, printed].
+    #[arg(long, value_name = "KEY")]
+    pub admin_key: Option<String>,
     /// SQLite database file (created if missing).
     #[arg(long, value_name = "FILE", default_value = "idpsim.db")]
     pub database: PathBuf,

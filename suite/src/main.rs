@@ -122,10 +122,16 @@ async fn serve(args: SpArgs) -> anyhow::Result<()> {
         listen: args.listen,
         database: DatabaseLocation::File(args.database.clone()),
         bootstrap_token: Some(args.token),
+        admin_key: args.admin_key,
     })
     .await
     .with_context(|| format!("cannot start the reference SP on {}", args.listen))?;
     println!("SCIM base URL: {}", sp.base_url());
+    println!(
+        "Admin API: {}/admin/v1 (key {})",
+        sp.origin(),
+        sp.admin_key()
+    );
     println!("Database: {}", args.database.display());
     println!("Press Ctrl-C to stop.");
     let stop = tokio::signal::ctrl_c().await;

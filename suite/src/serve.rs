@@ -9,8 +9,8 @@ use crate::cli::ServeArgs;
 use crate::personas::default_personas_dir;
 use crate::provision::UsageError;
 use idpsim_reference_sp::{
-    DatabaseLocation, MatchingStrategy, OidcConnection, RunningSp, SamlConnection, SpConfig,
-    TokenRole,
+    DatabaseLocation, IdpInitiatedPolicy, MatchingStrategy, OidcConnection, RunningSp,
+    SamlConnection, SpConfig, TokenRole,
 };
 use idpsim_simulator::clock::ControlledClock;
 use idpsim_simulator::directory::Directory;
@@ -83,6 +83,7 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
         listen: args.sp_listen,
         database: DatabaseLocation::File(args.database.clone()),
         bootstrap_token: args.scim_token.clone(),
+        admin_key: args.admin_key.clone(),
     })
     .await
     .map_err(|error| usage(format!("cannot start the reference SP: {error}")))?;
@@ -114,9 +115,9 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
         )
         .map_err(|error| usage(error.to_string()))?;
         let mut service_providers = vec![ServiceProvider {
-            entity_id: sp.saml_entity_id(name),
-            acs_url: sp.saml_acs_url(name),
-            slo_url: Some(sp.saml_slo_url(name)),
+            entity_id: sp.saml_entity_id(&saml_connection_id(name)),
+            acs_url: sp.saml_acs_url(&saml_connection_id(name)),
+            slo_url: Some(sp.saml_slo_url(&saml_connection_id(name))),
         }];
         service_providers.extend(extra_sps.iter().cloned());
         let saml_idp = Arc::new(SamlIdp::new(
@@ -158,7 +159,14 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
             Some((_, strategy)) => *strategy,
             None => provider_default_matching(&catalog, name)?,
         };
-        let organization = demo_organization(&sp, name).await?;
+        // An organization has one SSO connection (seed 002): one demo organization per protocol.
+        let organization = demo_organization(&sp, &format!("{name} demo")).await?;
+        let saml_organization = demo_organization(&sp, &format!("{name} demo (SAML)")).await?;
+        let connection_error = |error: idpsim_reference_sp::SpError| {
+            usage(format!(
+                "cannot connect the reference SP to {name}: {error}"
+            ))
+        };
         sp.add_oidc_connection(OidcConnection {
             id: name.clone(),
             issuer: provider.issuer().to_owned(),
@@ -166,19 +174,23 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
             client_secret: sp_secret.clone(),
             organization: Some(organization.id.clone()),
             matching,
-        });
+        })
+        .await
+        .map_err(connection_error)?;
+        let saml_id = saml_connection_id(name);
         sp.add_saml_connection(SamlConnection {
-            id: name.clone(),
+            id: saml_id.clone(),
             idp_entity_id: saml_idp.entity_id().to_owned(),
             idp_sso_url: saml_idp.sso_url(),
             idp_slo_url: saml_idp.slo_url(),
             idp_certificates: vec![saml_idp.certificate_pem().to_owned()],
-            organization: Some(organization.id.clone()),
+            organization: Some(saml_organization.id.clone()),
             matching,
             claim_attributes: saml_claims,
-            accept_idp_initiated: true,
+            idp_initiated: IdpInitiatedPolicy::Accept,
         })
-        .map_err(|error| usage(error.to_string()))?;
+        .await
+        .map_err(connection_error)?;
         personas.insert(
             name.clone(),
             json!({
@@ -188,14 +200,15 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
                 "saml_idp_initiated": format!(
                     "{}?sp={}",
                     saml_idp.initiate_url(),
-                    sp.saml_entity_id(name)
+                    sp.saml_entity_id(&saml_id)
                 ),
                 "oidc_issuer": provider.issuer(),
                 "oidc_discovery": provider.discovery_url(),
                 "login_page": format!("{}/sso/oidc/{name}/login", sp.origin()),
-                "saml_login_page": format!("{}/sso/saml/{name}/login", sp.origin()),
+                "saml_login_page": format!("{}/sso/saml/{saml_id}/login", sp.origin()),
                 "matching": matching.to_string(),
                 "scim_token": organization.token,
+                "saml_scim_token": saml_organization.token,
             }),
         );
         router = router
@@ -206,12 +219,14 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
         "personas": personas,
         "sp": {
             "login": format!("{}/sso/oidc/{{persona}}/login", sp.origin()),
-            "saml_login": format!("{}/sso/saml/{{persona}}/login", sp.origin()),
-            "saml_metadata": format!("{}/sso/saml/{{persona}}/metadata", sp.origin()),
-            "acs": format!("{}/sso/saml/{{persona}}/acs", sp.origin()),
+            "saml_login": format!("{}/sso/saml/{{persona}}-saml/login", sp.origin()),
+            "saml_metadata": format!("{}/sso/saml/{{persona}}-saml/metadata", sp.origin()),
+            "acs": format!("{}/sso/saml/{{persona}}-saml/acs", sp.origin()),
             "whoami": format!("{}/whoami", sp.origin()),
             "scim_base": sp.base_url(),
             "scim_token": sp.default_token(),
+            "admin_api": format!("{}/admin/v1", sp.origin()),
+            "admin_key": sp.admin_key(),
         },
     });
     if args.clock_api {
@@ -236,17 +251,22 @@ struct DemoOrganization {
     token: String,
 }
 
-/// The demo organization of `persona`, created on the first start (the database keeps it).
-async fn demo_organization(sp: &RunningSp, persona: &str) -> Result<DemoOrganization, UsageError> {
+/// The id of `persona`'s SAML connection at the reference SP (its OIDC connection's id is the
+/// persona's name; ids are unique across protocols).
+fn saml_connection_id(persona: &str) -> String {
+    format!("{persona}-saml")
+}
+
+/// The demo organization `name`, created on the first start (the database keeps it).
+async fn demo_organization(sp: &RunningSp, name: &str) -> Result<DemoOrganization, UsageError> {
     let failed = |error: idpsim_reference_sp::SpError| {
         UsageError(format!(
-            "cannot set up the demo organization of {persona}: {error}"
+            "cannot set up the demo organization {name}: {error}"
         ))
     };
-    let name = format!("{persona} demo");
-    let id = match sp.organization_named(&name).await.map_err(failed)? {
+    let id = match sp.organization_named(name).await.map_err(failed)? {
         Some(id) => id,
-        None => sp.create_organization(&name).await.map_err(failed)?.id,
+        None => sp.create_organization(name).await.map_err(failed)?.id,
     };
     let token = sp
         .issue_token(&id, TokenRole::ReadWrite)
@@ -280,13 +300,15 @@ pub fn table(urls: &Value) -> String {
             let _ = write!(
                 out,
                 "{name}\n  SAML metadata:  {}\n  SAML SSO:       {}\n  OIDC issuer:    {}\n  \
-                 sign in at the SP: {} (SAML) · {} (OIDC)\n  matching: {} · SCIM token of its demo organization: {}\n",
+                 sign in at the SP: {} (SAML) · {} (OIDC)\n  matching: {}\n  \
+                 SCIM tokens of its demo organizations: {} (SAML) · {} (OIDC)\n",
                 text(&persona["saml_metadata"]),
                 text(&persona["saml_sso"]),
                 text(&persona["oidc_issuer"]),
                 text(&persona["saml_login_page"]),
                 text(&persona["login_page"]),
                 text(&persona["matching"]),
+                text(&persona["saml_scim_token"]),
                 text(&persona["scim_token"]),
             );
         }
@@ -295,7 +317,7 @@ pub fn table(urls: &Value) -> String {
     let _ = write!(
         out,
         "\nReference SP\n  sign in:    {} · {}\n  SAML metadata: {} · ACS: {}\n  whoami:     {}\n  \
-         SCIM base:  {}\n  SCIM token: {}\n",
+         SCIM base:  {}\n  SCIM token: {}\n  admin API:  {} (key {})\n",
         text(&sp["saml_login"]),
         text(&sp["login"]),
         text(&sp["saml_metadata"]),
@@ -303,6 +325,8 @@ pub fn table(urls: &Value) -> String {
         text(&sp["whoami"]),
         text(&sp["scim_base"]),
         text(&sp["scim_token"]),
+        text(&sp["admin_api"]),
+        text(&sp["admin_key"]),
     );
     if let Some(clock) = urls["clock_api"].as_str() {
         let _ = writeln!(

@@ -297,13 +297,16 @@ pub struct SamlSide {
     pub last_sign_out: Option<(Vec<String>, u16, String)>,
 }
 
+/// The requests a webhook endpoint received: each one's headers and body, in arrival order.
+pub type ReceivedRequests = Arc<std::sync::Mutex<Vec<(reqwest::header::HeaderMap, Vec<u8>)>>>;
+
 /// A webhook endpoint served for one scenario: what the reference SP posted to it.
 #[derive(Debug)]
 pub struct WebhookReceiver {
     /// The signing secret the SP gave when the endpoint was registered.
     pub secret: String,
     /// Each request's headers and body, in the order they arrived.
-    pub received: Arc<std::sync::Mutex<Vec<(reqwest::header::HeaderMap, Vec<u8>)>>>,
+    pub received: ReceivedRequests,
     /// Woken at each arrival.
     pub arrived: Arc<tokio::sync::Notify>,
     /// The endpoint's server; stopped when the scenario ends.

@@ -147,6 +147,7 @@ impl BrokenTarget {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             database: DatabaseLocation::Temporary,
             bootstrap_token: Some(TOKEN.into()),
+            admin_key: None,
         })
         .await
         .unwrap_or_else(|error| fail(&format!("the reference SP did not start: {error}")));

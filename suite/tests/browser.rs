@@ -7,7 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use idpsim_reference_sp::{
-    DatabaseLocation, MatchingStrategy, OidcConnection, RunningSp, SamlConnection, SpConfig,
+    DatabaseLocation, IdpInitiatedPolicy, MatchingStrategy, OidcConnection, RunningSp,
+    SamlConnection, SpConfig,
 };
 use idpsim_simulator::clock::system_clock;
 use idpsim_simulator::directory::Directory;
@@ -188,6 +189,7 @@ async fn start() -> RunningSp {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: DatabaseLocation::Temporary,
         bootstrap_token: None,
+        admin_key: None,
     })
     .await
     .unwrap();
@@ -219,8 +221,9 @@ async fn start() -> RunningSp {
         organization: None,
         matching: MatchingStrategy::OidcEmailToScimUsername,
         claim_attributes: persona("entra").saml.oidc_equivalents.value,
-        accept_idp_initiated: false,
+        idp_initiated: IdpInitiatedPolicy::Refuse,
     })
+    .await
     .unwrap();
     let oidc = Arc::new(OidcProvider::new(
         persona("okta"),
@@ -245,7 +248,9 @@ async fn start() -> RunningSp {
         client_secret: "sp-secret".into(),
         organization: None,
         matching: MatchingStrategy::OidcEmailToScimUsername,
-    });
+    })
+    .await
+    .unwrap();
     let router = Arc::clone(&saml).router().merge(Arc::clone(&oidc).router());
     tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();

@@ -63,6 +63,7 @@ async fn start_sp() -> RunningSp {
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         database: DatabaseLocation::Temporary,
         bootstrap_token: Some("certify-test-token".into()),
+        admin_key: None,
     })
     .await
     .unwrap()

@@ -15,6 +15,7 @@ async fn spawn_sp() -> RunningSp {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: DatabaseLocation::Temporary,
         bootstrap_token: Some(TOKEN.into()),
+        admin_key: None,
     })
     .await
     .unwrap()

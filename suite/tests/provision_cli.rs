@@ -14,6 +14,7 @@ async fn spawn_sp() -> RunningSp {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: DatabaseLocation::Temporary,
         bootstrap_token: Some("cli-token".into()),
+        admin_key: None,
     })
     .await
     .unwrap()

@@ -78,7 +78,8 @@ async fn sign_in(browser: &reqwest::Client, persona: &Value, urls: &Value) -> (u
 }
 
 /// Signs adele in through `persona`'s SAML IdP: the SP's login URL, the IdP's auto-submitting
-/// form (test mode), the POST to the ACS; the session cookie and `/whoami`'s status and body.
+/// form (test mode), the POST to the ACS; the session cookie and `/whoami`'s status and body
+/// (no cookie, and the ACS's status and body, when the ACS refuses).
 async fn saml_sign_in(browser: &reqwest::Client, persona: &Value) -> (String, u16, String) {
     let login = format!(
         "{}?login_hint=adele.vance%40acme.test",
@@ -104,7 +105,10 @@ async fn saml_sign_in(browser: &reqwest::Client, persona: &Value) -> (String, u1
         ("RelayState", field("name=\"RelayState\" value=\"")),
     ];
     let answer = browser.post(&acs).form(&form).send().await.unwrap();
-    assert_eq!(answer.status(), 303, "{:?}", answer.text().await);
+    if answer.status() != 303 {
+        let status = answer.status().as_u16();
+        return (String::new(), status, answer.text().await.unwrap());
+    }
     let cookie = answer.headers()["set-cookie"]
         .to_str()
         .unwrap()
@@ -128,6 +132,23 @@ async fn whoami_with(browser: &reqwest::Client, url: &str, cookie: &str) -> (u16
         .await
         .unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// Runs `idpsim provision` as Entra into the demo organization whose SCIM token is `token`.
+async fn provision(dir: &Path, urls: &Value, token: &str, name: &str) {
+    let provisioned = Command::new(env!("CARGO_BIN_EXE_idpsim"))
+        .args(["provision", "--persona", "entra", "--target"])
+        .arg(urls["sp"]["scim_base"].as_str().unwrap())
+        .arg("--token")
+        .arg(token)
+        .arg("--directory")
+        .arg(idpsim_simulator::fixtures_dir().join("directories/acme.yaml"))
+        .arg("--state")
+        .arg(dir.join(format!("entra-{name}.state.json")))
+        .output()
+        .await
+        .unwrap();
+    assert!(provisioned.status.success(), "{provisioned:?}");
 }
 
 /// `url`'s JSON answer.
@@ -167,19 +188,13 @@ async fn a_developer_signs_in_through_entra_and_the_issuer_survives_a_restart() 
     assert_eq!(status, 401, "no SCIM user yet: {page}");
     assert!(page.contains("ScimUserNotActive"), "{page}");
 
-    let provisioned = Command::new(env!("CARGO_BIN_EXE_idpsim"))
-        .args(["provision", "--persona", "entra", "--target"])
-        .arg(urls["sp"]["scim_base"].as_str().unwrap())
-        .arg("--token")
-        .arg(entra["scim_token"].as_str().unwrap())
-        .arg("--directory")
-        .arg(idpsim_simulator::fixtures_dir().join("directories/acme.yaml"))
-        .arg("--state")
-        .arg(dir.path().join("entra.state.json"))
-        .output()
-        .await
-        .unwrap();
-    assert!(provisioned.status.success(), "{provisioned:?}");
+    provision(
+        dir.path(),
+        &urls,
+        entra["scim_token"].as_str().unwrap(),
+        "oidc",
+    )
+    .await;
     let (status, whoami) = sign_in(&browser, entra, &urls).await;
     assert_eq!(status, 200, "{whoami}");
     let whoami: Value = serde_json::from_str(&whoami).unwrap();
@@ -187,6 +202,20 @@ async fn a_developer_signs_in_through_entra_and_the_issuer_survives_a_restart() 
     assert_eq!(whoami["scim_user"]["user_name"], "adele.vance@acme.test");
     assert_eq!(whoami["matching"], "OidcOidToScimExternalId");
 
+    // The SAML connection has a demo organization of its own (one SSO connection each).
+    let (_, status, page) = saml_sign_in(&browser, entra).await;
+    assert_eq!(
+        status, 401,
+        "its organization is not provisioned yet: {page}"
+    );
+    assert!(page.contains("ScimUserNotActive"), "{page}");
+    provision(
+        dir.path(),
+        &urls,
+        entra["saml_scim_token"].as_str().unwrap(),
+        "saml",
+    )
+    .await;
     let (cookie, status, whoami) = saml_sign_in(&browser, entra).await;
     assert_eq!(status, 200, "{whoami}");
     let whoami: Value = serde_json::from_str(&whoami).unwrap();

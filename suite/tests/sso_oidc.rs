@@ -35,6 +35,7 @@ async fn start_sp() -> RunningSp {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: DatabaseLocation::Temporary,
         bootstrap_token: None,
+        admin_key: None,
     })
     .await
     .unwrap()
@@ -91,7 +92,9 @@ async fn connect(sp: &RunningSp, persona: &str) {
         client_secret: CLIENT_SECRET.into(),
         organization: None,
         matching: MatchingStrategy::OidcEmailToScimUsername,
-    });
+    })
+    .await
+    .unwrap();
     tokio::spawn(async move {
         axum::serve(listener, provider.router()).await.unwrap();
     });
@@ -287,7 +290,9 @@ async fn id_tokens_a_careful_relying_party_refuses_are_refused_with_their_reason
         client_secret: CLIENT_SECRET.into(),
         organization: None,
         matching: MatchingStrategy::OidcEmailToScimUsername,
-    });
+    })
+    .await
+    .unwrap();
     type Craft = Box<dyn Fn(&str, &str) -> String>;
     let unsigned: Craft = Box::new(|issuer, nonce| {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);

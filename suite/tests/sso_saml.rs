@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use idpsim_reference_sp::{
-    DatabaseLocation, MatchingStrategy, RunningSp, SamlConnection, SpConfig,
+    DatabaseLocation, IdpInitiatedPolicy, MatchingStrategy, RunningSp, SamlConnection, SpConfig,
 };
 use idpsim_simulator::clock::system_clock;
 use idpsim_simulator::directory::Directory;
@@ -26,6 +26,7 @@ async fn start_sp() -> RunningSp {
         listen: "127.0.0.1:0".parse().unwrap(),
         database: DatabaseLocation::Temporary,
         bootstrap_token: None,
+        admin_key: None,
     })
     .await
     .unwrap()
@@ -91,8 +92,9 @@ async fn connect(
         organization,
         matching,
         claim_attributes,
-        accept_idp_initiated: true,
+        idp_initiated: IdpInitiatedPolicy::Accept,
     })
+    .await
     .unwrap();
     let router = Arc::clone(&idp).router();
     tokio::spawn(async move {
@@ -280,26 +282,41 @@ async fn entras_object_id_attribute_matches_its_scim_external_id_and_deactivatio
 #[tokio::test]
 async fn an_idp_initiated_response_signs_in_and_a_posted_response_is_used_once() {
     let sp = start_sp().await;
-    let idp = connect(&sp, "okta", None, MatchingStrategy::OidcEmailToScimUsername).await;
     let browser = browser();
-    let page = browser
-        .get(idp.initiate_url())
-        .query(&[
-            ("sp", sp.saml_entity_id("okta").as_str()),
-            ("login_hint", "catherine.hale@acme.test"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (action, fields) = posted_form(&page);
-    assert_eq!(action, sp.saml_acs_url("okta"));
-    let answer = browser.post(&action).form(&fields).send().await.unwrap();
-    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-    let (_, session) = whoami(&sp, &cookie(&answer)).await;
-    assert_eq!(session["subject"], "catherine.hale@acme.test");
+    // JumpCloud users sign in with their username, the others with their email.
+    for (persona, login) in [
+        ("entra", "catherine.hale@acme.test"),
+        ("okta", "catherine.hale@acme.test"),
+        ("google", "catherine.hale@acme.test"),
+        ("jumpcloud", "catherine.hale"),
+        ("generic", "catherine.hale@acme.test"),
+    ] {
+        let idp = connect(
+            &sp,
+            persona,
+            None,
+            MatchingStrategy::OidcEmailToScimUsername,
+        )
+        .await;
+        let page = browser
+            .get(idp.initiate_url())
+            .query(&[
+                ("sp", sp.saml_entity_id(persona).as_str()),
+                ("login_hint", login),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let (action, fields) = posted_form(&page);
+        assert_eq!(action, sp.saml_acs_url(persona));
+        let answer = browser.post(&action).form(&fields).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{persona}");
+        let (_, session) = whoami(&sp, &cookie(&answer)).await;
+        assert_eq!(session["subject"], "catherine.hale@acme.test", "{persona}");
+    }
 
     let (first, (action, fields)) = sign_in(&sp, "okta", "adele.vance@acme.test").await;
     assert_eq!(first.status(), StatusCode::SEE_OTHER);

@@ -65,6 +65,20 @@ fn migrator() -> Migrator {
                 .into_sql_str(),
             false,
         ),
+        Migration::new(
+            4,
+            "connections".into(),
+            MigrationType::Simple,
+            AssertSqlSafe(include_str!("../../migrations/0004_connections.sql")).into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            5,
+            "account policies".into(),
+            MigrationType::Simple,
+            AssertSqlSafe(include_str!("../../migrations/0005_policies.sql")).into_sql_str(),
+            false,
+        ),
     ])
 }
 

@@ -34,6 +34,7 @@ pub async fn start_sp(database: DatabaseLocation, bootstrap_token: Option<&str>)
         listen: "127.0.0.1:0".parse().expect("a socket address"),
         database: database.clone(),
         bootstrap_token: bootstrap_token.map(str::to_owned),
+        admin_key: None,
     })
     .await
     .expect("the SP starts");

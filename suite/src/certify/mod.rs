@@ -329,6 +329,7 @@ async fn run_inner(options: &CertifyOptions) -> Result<RunReport, CertifyError> 
                 listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
                 database: DatabaseLocation::Temporary,
                 bootstrap_token: None,
+                admin_key: None,
             })
             .await?;
             let base_url = sp.base_url().to_owned();

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
 use cucumber::{given, then, when};
-use idpsim_reference_sp::SamlConnection;
+use idpsim_reference_sp::{IdpInitiatedPolicy, SamlConnection};
 use idpsim_simulator::saml::{SamlCredential, SamlIdp, SamlIdpConfig, ServiceProvider};
 use serde_json::Value;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -74,10 +74,9 @@ async fn saml_idp(
         organization: None,
         matching: default_matching(&persona)?,
         claim_attributes: persona.saml.oidc_equivalents.value.clone(),
-        accept_idp_initiated: true,
+        idp_initiated: IdpInitiatedPolicy::Accept,
     };
-    sp.add_saml_connection(connection.clone())
-        .map_err(step_error)?;
+    sp.add_saml_connection(connection.clone()).await?;
     let router = Arc::clone(&idp).router();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     world.start_sso(SsoScenario {

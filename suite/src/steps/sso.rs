@@ -82,7 +82,7 @@ async fn provider(
         })
         .collect();
     for connection in &connections {
-        sp.add_oidc_connection(connection.clone());
+        sp.add_oidc_connection(connection.clone()).await?;
     }
     let router = Arc::clone(&provider).router();
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
@@ -130,24 +130,24 @@ pub(crate) fn default_matching(persona: &Persona) -> Result<MatchingStrategy, St
         .map_err(StepError::Step)
 }
 
-/// Changes the scenario's connections on the SP: their paired organization and strategy.
-fn reconfigure(
+/// Changes the scenario's main connection on the SP (the SAML one, or the first OIDC one: an
+/// organization has one SSO connection, seed 002): its paired organization and strategy. The
+/// second OIDC client only compares what each client is told and stays unpaired.
+async fn reconfigure(
     world: &mut ScimWorld,
     change: impl Fn(&mut Option<String>, &mut MatchingStrategy),
 ) -> Result<(), StepError> {
     let sp = world.reference_sp()?;
     let sso = world.sso_mut()?;
-    for connection in &mut sso.connections {
-        change(&mut connection.organization, &mut connection.matching);
-        sp.add_oidc_connection(connection.clone());
-    }
     if let Some(saml) = &mut sso.saml {
         change(
             &mut saml.connection.organization,
             &mut saml.connection.matching,
         );
-        sp.add_saml_connection(saml.connection.clone())
-            .map_err(step_error)?;
+        sp.add_saml_connection(saml.connection.clone()).await?;
+    } else if let Some(connection) = sso.connections.first_mut() {
+        change(&mut connection.organization, &mut connection.matching);
+        sp.add_oidc_connection(connection.clone()).await?;
     }
     Ok(())
 }
@@ -169,14 +169,14 @@ async fn pair(world: &mut ScimWorld) -> Result<(), StepError> {
                 .id
         }
     };
-    reconfigure(world, |paired, _| *paired = Some(organization.clone()))
+    reconfigure(world, |paired, _| *paired = Some(organization.clone())).await
 }
 
 #[given(regex = r#"^the reference SP matches logins with "([^"]+)"$"#)]
 #[when(regex = r#"^the reference SP matches logins with "([^"]+)"$"#)]
-fn matches_with(world: &mut ScimWorld, strategy: String) -> Result<(), StepError> {
+async fn matches_with(world: &mut ScimWorld, strategy: String) -> Result<(), StepError> {
     let strategy: MatchingStrategy = strategy.parse().map_err(StepError::Step)?;
-    reconfigure(world, |_, matching| *matching = strategy)
+    reconfigure(world, |_, matching| *matching = strategy).await
 }
 
 #[when(regex = r#"^the user "([^"]+)" signs in to the reference SP( through another client)?$"#)]

@@ -4,14 +4,14 @@
 //! `webhook-signature` verifies with the endpoint's secret.
 
 use super::sso::step_error;
-use crate::world::{ScimWorld, StepError, WebhookReceiver};
+use crate::world::{ReceivedRequests, ScimWorld, StepError, WebhookReceiver};
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use chrono::Utc;
 use cucumber::{given, then};
 use idpsim_reference_sp::verify_webhook;
 use serde_json::Value;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -38,7 +38,7 @@ async fn endpoint(world: &mut ScimWorld, events: String) -> Result<(), StepError
         .organization
         .clone()
         .ok_or(StepError::NeedsReferenceSp)?;
-    let received: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>> = Arc::default();
+    let received: ReceivedRequests = Arc::default();
     let arrived = Arc::new(Notify::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -123,7 +123,7 @@ async fn receives(
     let matches = |event: &Value| {
         event["type"] == wanted_type.as_str()
             && event["data"]["id"] == id.as_str()
-            && (active.is_empty() || event["data"]["active"].to_string() == active)
+            && (active.is_empty() || event["data"]["active"] == (active == "true"))
     };
     let receiver = world.webhooks()?;
     let deadline = tokio::time::Instant::now() + ARRIVAL;
