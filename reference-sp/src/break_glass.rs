@@ -135,27 +135,31 @@ impl BreakGlass {
         let password = password.to_owned();
         let hash = blocking(move || hash_password(&password)).await?;
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut transaction = self.pool.begin().await?;
-        let existed: Option<String> = sqlx::query_scalar(
-            "SELECT username FROM break_glass_users WHERE organization_id = ?1 AND username = ?2",
-        )
-        .bind(organization)
-        .bind(&username)
-        .fetch_optional(&mut *transaction)
-        .await?;
-        sqlx::query(
+        // Write first: a transaction that reads and then writes fails at once in WAL mode when
+        // another connection wrote in between ("database is locked"), whatever the busy timeout.
+        let inserted = sqlx::query(
             "INSERT INTO break_glass_users (organization_id, username, password_hash, created) \
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (organization_id, username) \
-             DO UPDATE SET password_hash = excluded.password_hash",
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (organization_id, username) DO NOTHING",
         )
         .bind(organization)
         .bind(&username)
         .bind(&hash)
         .bind(&created)
-        .execute(&mut *transaction)
-        .await?;
-        transaction.commit().await?;
-        Ok((username, existed.is_none()))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            sqlx::query(
+                "UPDATE break_glass_users SET password_hash = ?3 \
+                 WHERE organization_id = ?1 AND username = ?2",
+            )
+            .bind(organization)
+            .bind(&username)
+            .bind(&hash)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok((username, inserted > 0))
     }
 
     /// Takes `username` off the organization's list; `false` when it was not listed.

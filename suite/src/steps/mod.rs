@@ -15,6 +15,7 @@ pub mod queries;
 pub mod resources;
 pub mod responses;
 pub mod saml;
+pub mod sp;
 pub mod sso;
 pub mod users;
 pub mod webhooks;
@@ -85,13 +86,14 @@ mod tests {
     }
 
     /// The folders of `features/` whose steps the definitions must cover.
-    const FEATURE_FOLDERS: [&str; 6] = [
+    const FEATURE_FOLDERS: [&str; 7] = [
         "scim",
         "provisioning",
         "mappings",
         "sso",
         "matching",
         "lifecycle",
+        "sp",
     ];
 
     /// Every step of every feature (outlines expanded) matches exactly one definition, so a
