@@ -77,3 +77,23 @@ Feature: Matching an OpenID Connect login to the SCIM user the same IdP provisio
     And the reference SP pairs the connection with the SCIM directory of the target
     When the user "adele" signs in to the reference SP
     Then the sign-in is refused with "ScimUserNotActive"
+
+  @must @okta
+  Scenario Outline: seed 002's payload example is matched by <strategy>
+    The seed's Okta user has `sub` = SCIM `externalId` and email = preferred_username = SCIM `userName`, so every
+    strategy but `OidcSubToScimUsername` links the two accounts (seed 002, "Using SSO with SCIM").
+    Given the "okta" persona with the directory "seed002"
+    And the IdP has run a provisioning cycle
+    And the "okta" OpenID Connect provider with the directory "seed002"
+    And the reference SP pairs the connection with the SCIM directory of the target
+    And the reference SP matches logins with "<strategy>"
+    When the user "john" signs in to the reference SP
+    Then the sign-in <outcome>
+
+    Examples:
+      | strategy                            | outcome                                   |
+      | OidcSubToScimUsername               | is refused with "ScimUserNotActive"       |
+      | OidcSubToScimExternalId             | succeeds                                  |
+      | OidcEmailToScimUsername             | succeeds                                  |
+      | OidcEmailUsernameToScimUsername     | succeeds                                  |
+      | OidcPreferredUsernameToScimUsername | succeeds                                  |

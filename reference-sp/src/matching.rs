@@ -29,10 +29,13 @@ pub enum MatchingStrategy {
     OidcSubToScimExternalId,
     /// The login's `email` is the user's `userName`.
     OidcEmailToScimUsername,
-    /// The part of the login's `email` before `@` is the user's `userName`. Seed 002 names
-    /// this strategy without defining it; this reading fits the IdPs whose SCIM usernames are
-    /// short names while the login carries an email (JumpCloud's `jdoe` for
-    /// `jdoe@example.com`, personas.md §7 failure mode 9), which no other strategy matches.
+    /// The login's `email`, or else its `preferred_username` (its username), is the user's
+    /// `userName`. Seed 002 names this strategy without defining it; its one example (an Okta
+    /// login whose `email` and `preferred_username` are both the SCIM `userName`) says it
+    /// matches there, which fits "email or username": it matches whatever
+    /// `OidcEmailToScimUsername` matches, and also the logins without an `email` (Entra
+    /// members, personas.md §7 failure mode 3) or whose username is the SCIM `userName` while
+    /// the email is not (Okta's login ≠ email, JumpCloud's short usernames: failure modes 5, 9).
     OidcEmailUsernameToScimUsername,
     /// The login's `preferred_username` is the user's `userName`.
     OidcPreferredUsernameToScimUsername,
@@ -66,8 +69,8 @@ impl MatchingStrategy {
             MatchingStrategy::OidcSubToScimUsername | MatchingStrategy::OidcSubToScimExternalId => {
                 "sub"
             }
-            MatchingStrategy::OidcEmailToScimUsername
-            | MatchingStrategy::OidcEmailUsernameToScimUsername => "email",
+            MatchingStrategy::OidcEmailToScimUsername => "email",
+            MatchingStrategy::OidcEmailUsernameToScimUsername => "email` or `preferred_username",
             MatchingStrategy::OidcPreferredUsernameToScimUsername => "preferred_username",
             MatchingStrategy::OidcOidToScimExternalId => "oid",
         }
@@ -82,14 +85,25 @@ impl MatchingStrategy {
         )
     }
 
-    /// The value the strategy looks for, from the login's claims.
-    fn wanted(self, claims: &Map<String, Value>) -> Option<String> {
-        let value = claims.get(self.claim()).and_then(Value::as_str)?;
+    /// The values the strategy looks for, from the login's claims, in the order it tries them.
+    fn wanted(self, claims: &Map<String, Value>) -> Vec<String> {
+        let claim = |name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|value| !value.is_empty())
+                .map(str::to_owned)
+        };
         match self {
             MatchingStrategy::OidcEmailUsernameToScimUsername => {
-                value.split_once('@').map(|(local, _)| local.to_owned())
+                let mut values: Vec<String> = ["email", "preferred_username"]
+                    .into_iter()
+                    .filter_map(claim)
+                    .collect();
+                values.dedup();
+                values
             }
-            _ => Some(value.to_owned()),
+            _ => claim(self.claim()).into_iter().collect(),
         }
     }
 }
@@ -148,21 +162,24 @@ pub(crate) fn find_user(
     strategy: MatchingStrategy,
     claims: &Map<String, Value>,
 ) -> MatchOutcome {
-    let Some(wanted) = strategy.wanted(claims) else {
+    let wanted = strategy.wanted(claims);
+    if wanted.is_empty() {
         return MatchOutcome::NoClaim(strategy.claim());
-    };
-    let found = if strategy.to_external_id() {
-        data.resources(ResourceType::User).into_iter().find(|user| {
-            user.body().get("externalId").and_then(Value::as_str) == Some(wanted.as_str())
-        })
-    } else {
-        data.holder_of_name(ResourceType::User, &wanted)
-            .and_then(|id| data.get(ResourceType::User, id))
-            .cloned()
-    };
+    }
+    let found = wanted.iter().find_map(|value| {
+        if strategy.to_external_id() {
+            data.resources(ResourceType::User).into_iter().find(|user| {
+                user.body().get("externalId").and_then(Value::as_str) == Some(value.as_str())
+            })
+        } else {
+            data.holder_of_name(ResourceType::User, value)
+                .and_then(|id| data.get(ResourceType::User, id))
+                .cloned()
+        }
+    });
     match found {
         Some(user) => MatchOutcome::Matched(scim_user(&user.id, &user.body())),
-        None => MatchOutcome::NoUser(wanted),
+        None => MatchOutcome::NoUser(wanted.join(" or ")),
     }
 }
 
@@ -216,24 +233,35 @@ mod tests {
             "sub": "s-1", "email": "jdoe@example.com", "preferred_username": "jdoe@example.com",
             "oid": "o-1"
         }));
-        let wanted: Vec<Option<String>> = MatchingStrategy::ALL
+        let wanted: Vec<Vec<String>> = MatchingStrategy::ALL
             .iter()
             .map(|strategy| strategy.wanted(&login))
             .collect();
         assert_eq!(
             wanted,
             [
-                Some("s-1".into()),
-                Some("s-1".into()),
-                Some("jdoe@example.com".into()),
-                Some("jdoe".into()),
-                Some("jdoe@example.com".into()),
-                Some("o-1".into()),
+                vec!["s-1".to_owned()],
+                vec!["s-1".to_owned()],
+                vec!["jdoe@example.com".to_owned()],
+                vec!["jdoe@example.com".to_owned()],
+                vec!["jdoe@example.com".to_owned()],
+                vec!["o-1".to_owned()],
             ]
         );
+        assert!(
+            MatchingStrategy::OidcEmailToScimUsername
+                .wanted(&claims(json!({"sub": "x"})))
+                .is_empty()
+        );
+        let short = claims(json!({"email": "jdoe@example.com", "preferred_username": "jdoe"}));
         assert_eq!(
-            MatchingStrategy::OidcEmailToScimUsername.wanted(&claims(json!({"sub": "x"}))),
-            None
+            MatchingStrategy::OidcEmailUsernameToScimUsername.wanted(&short),
+            ["jdoe@example.com", "jdoe"]
+        );
+        let no_email = claims(json!({"preferred_username": "adele@contoso.test"}));
+        assert_eq!(
+            MatchingStrategy::OidcEmailUsernameToScimUsername.wanted(&no_email),
+            ["adele@contoso.test"]
         );
     }
 

@@ -590,7 +590,7 @@ async fn the_report_lists_unmatched_logins_and_each_strategys_count() {
     let counted = counts(&later);
     assert_eq!(counted["OidcSubToScimExternalId"], 2);
     assert_eq!(counted["OidcEmailToScimUsername"], 2);
-    assert_eq!(counted["OidcEmailUsernameToScimUsername"], 0);
+    assert_eq!(counted["OidcEmailUsernameToScimUsername"], 2);
 
     let page = get_report(&sp, &format!("{}.html", sp.matching_report_url("acme"))).await;
     assert_eq!(page.status(), StatusCode::OK);
