@@ -1,17 +1,14 @@
 //! `idpsim serve`: every persona's SAML IdP and OpenID Connect provider on one loopback port
-//! and the reference SP on another, with one demo organization per persona whose SSO
-//! connections (SAML and OIDC, to that persona's IdP) and SCIM directory (its own token) are
-//! paired, and a table of the URLs (also as JSON for scripts). Keys, certificates and tenant
-//! ids live in the state directory, so metadata, issuers and JWKS stay the same across
-//! restarts.
+//! and the reference SP on another. Each persona has two demo organizations at the SP (an
+//! organization has one SSO connection, seed 002), one paired with its SAML IdP and one with
+//! its OIDC provider, each with its own SCIM token, set up through the SP's admin API; a table
+//! of the URLs is printed (also as JSON for scripts). Keys, certificates and tenant ids live in
+//! the state directory, so metadata, issuers and JWKS stay the same across restarts.
 
 use crate::cli::ServeArgs;
 use crate::personas::default_personas_dir;
 use crate::provision::UsageError;
-use idpsim_reference_sp::{
-    DatabaseLocation, IdpInitiatedPolicy, MatchingStrategy, OidcConnection, RunningSp,
-    SamlConnection, SpConfig, TokenRole,
-};
+use idpsim_reference_sp::{DatabaseLocation, MatchingStrategy, RunningSp, SpConfig};
 use idpsim_simulator::clock::ControlledClock;
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey};
@@ -88,6 +85,7 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
     .await
     .map_err(|error| usage(format!("cannot start the reference SP: {error}")))?;
     let sp_secret = state_value(&args.state_dir, "sp-client-secret", random_secret)?;
+    let admin = AdminClient::new(&sp)?;
     // One clock for the IdPs and the SP: the wall clock's time until the clock API moves it.
     let clock = ControlledClock::new();
     sp.set_clock(clock.clock());
@@ -159,38 +157,49 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
             Some((_, strategy)) => *strategy,
             None => provider_default_matching(&catalog, name)?,
         };
-        // An organization has one SSO connection (seed 002): one demo organization per protocol.
-        let organization = demo_organization(&sp, &format!("{name} demo")).await?;
-        let saml_organization = demo_organization(&sp, &format!("{name} demo (SAML)")).await?;
-        let connection_error = |error: idpsim_reference_sp::SpError| {
-            usage(format!(
-                "cannot connect the reference SP to {name}: {error}"
-            ))
-        };
-        sp.add_oidc_connection(OidcConnection {
-            id: name.clone(),
-            issuer: provider.issuer().to_owned(),
-            client_id: SP_CLIENT_ID.into(),
-            client_secret: sp_secret.clone(),
-            organization: Some(organization.id.clone()),
-            matching,
-        })
-        .await
-        .map_err(connection_error)?;
+        // An organization has one SSO connection (seed 002): one demo organization per protocol,
+        // set up through the SP's admin API as an app's own tooling would.
+        let organization = admin.demo_organization(&format!("{name} demo")).await?;
+        let saml_organization = admin
+            .demo_organization(&format!("{name} demo (SAML)"))
+            .await?;
+        let idp_type = idp_type(name);
+        admin
+            .connect(
+                &organization.id,
+                json!({
+                    "id": name,
+                    "protocol": "oidc",
+                    "idp_type": idp_type,
+                    "matching": matching.to_string(),
+                    "settings": {
+                        "issuer": provider.issuer(),
+                        "client_id": SP_CLIENT_ID,
+                        "client_secret": sp_secret,
+                    },
+                }),
+            )
+            .await?;
         let saml_id = saml_connection_id(name);
-        sp.add_saml_connection(SamlConnection {
-            id: saml_id.clone(),
-            idp_entity_id: saml_idp.entity_id().to_owned(),
-            idp_sso_url: saml_idp.sso_url(),
-            idp_slo_url: saml_idp.slo_url(),
-            idp_certificates: vec![saml_idp.certificate_pem().to_owned()],
-            organization: Some(saml_organization.id.clone()),
-            matching,
-            claim_attributes: saml_claims,
-            idp_initiated: IdpInitiatedPolicy::Accept,
-        })
-        .await
-        .map_err(connection_error)?;
+        admin
+            .connect(
+                &saml_organization.id,
+                json!({
+                    "id": saml_id,
+                    "protocol": "saml",
+                    "idp_type": idp_type,
+                    "matching": matching.to_string(),
+                    "settings": {
+                        "idp_entity_id": saml_idp.entity_id(),
+                        "idp_sso_url": saml_idp.sso_url(),
+                        "idp_slo_url": saml_idp.slo_url(),
+                        "idp_certificates": [saml_idp.certificate_pem()],
+                        "claim_attributes": saml_claims,
+                        "idp_initiated": "Accept",
+                    },
+                }),
+            )
+            .await?;
         personas.insert(
             name.clone(),
             json!({
@@ -245,10 +254,113 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
     })
 }
 
-/// A persona's demo organization and a new read-write SCIM token for it.
+/// A demo organization and a new read-write SCIM token for it.
 struct DemoOrganization {
     id: String,
     token: String,
+}
+
+/// The reference SP's admin API (`/admin/v1`), with its key.
+struct AdminClient {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl AdminClient {
+    fn new(sp: &RunningSp) -> Result<AdminClient, UsageError> {
+        Ok(AdminClient {
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .map_err(|error| UsageError(format!("cannot make an HTTP client: {error}")))?,
+            base: format!("{}/admin/v1", sp.origin()),
+            key: sp.admin_key().to_owned(),
+        })
+    }
+
+    /// Sends a request to the admin API; the JSON answer, or the SP's error as a usage error.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, UsageError> {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let failed =
+            |why: String| UsageError(format!("the SP's admin API refused {method} {path}: {why}"));
+        let response = request
+            .send()
+            .await
+            .map_err(|error| failed(error.to_string()))?;
+        let status = response.status();
+        let answer: Value = response
+            .json()
+            .await
+            .map_err(|error| failed(format!("HTTP {status}, not JSON: {error}")))?;
+        if status.is_success() {
+            Ok(answer)
+        } else {
+            Err(failed(format!(
+                "HTTP {status}: {}",
+                answer["error_description"].as_str().unwrap_or_default()
+            )))
+        }
+    }
+
+    /// The demo organization `name`, created on the first start (the database keeps it), with
+    /// a new read-write SCIM token.
+    async fn demo_organization(&self, name: &str) -> Result<DemoOrganization, UsageError> {
+        let listed = self
+            .call(reqwest::Method::GET, "/organizations", None)
+            .await?;
+        let existing = listed["organizations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|organization| organization["name"] == name)
+            .and_then(|organization| organization["id"].as_str())
+            .map(str::to_owned);
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                let created = self
+                    .call(
+                        reqwest::Method::POST,
+                        "/organizations",
+                        Some(json!({ "name": name })),
+                    )
+                    .await?;
+                created["id"].as_str().unwrap_or_default().to_owned()
+            }
+        };
+        let issued = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/organizations/{id}/tokens"),
+                Some(json!({ "role": "read-write" })),
+            )
+            .await?;
+        let token = issued["token"].as_str().unwrap_or_default().to_owned();
+        Ok(DemoOrganization { id, token })
+    }
+
+    /// Makes `connection` the organization's SSO connection (created or replaced).
+    async fn connect(&self, organization: &str, connection: Value) -> Result<(), UsageError> {
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/organizations/{organization}/connection"),
+            Some(connection),
+        )
+        .await
+        .map(drop)
+    }
 }
 
 /// The id of `persona`'s SAML connection at the reference SP (its OIDC connection's id is the
@@ -257,22 +369,15 @@ fn saml_connection_id(persona: &str) -> String {
     format!("{persona}-saml")
 }
 
-/// The demo organization `name`, created on the first start (the database keeps it).
-async fn demo_organization(sp: &RunningSp, name: &str) -> Result<DemoOrganization, UsageError> {
-    let failed = |error: idpsim_reference_sp::SpError| {
-        UsageError(format!(
-            "cannot set up the demo organization {name}: {error}"
-        ))
-    };
-    let id = match sp.organization_named(name).await.map_err(failed)? {
-        Some(id) => id,
-        None => sp.create_organization(name).await.map_err(failed)?.id,
-    };
-    let token = sp
-        .issue_token(&id, TokenRole::ReadWrite)
-        .await
-        .map_err(failed)?;
-    Ok(DemoOrganization { id, token })
+/// The IdP type of seed 002 a persona is (`Okta`, `MicrosoftEntra`, or `Generic` for the others).
+fn idp_type(persona: &str) -> &'static str {
+    if persona.starts_with("entra") {
+        "MicrosoftEntra"
+    } else if persona.starts_with("okta") {
+        "Okta"
+    } else {
+        "Generic"
+    }
 }
 
 /// The persona's `default_matching` knob (seed 002's default for its IdP type).
