@@ -12,7 +12,7 @@ use idpsim_reference_sp::{DatabaseLocation, MatchingStrategy, RunningSp, SpConfi
 use idpsim_simulator::clock::ControlledClock;
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::oidc::{Client, OidcProvider, ProviderConfig, SigningKey};
-use idpsim_simulator::persona::PersonaCatalog;
+use idpsim_simulator::persona::{Persona, PersonaCatalog};
 use idpsim_simulator::saml::{SamlCredential, SamlIdp, SamlIdpConfig, ServiceProvider};
 use serde_json::{Map, Value, json};
 use std::fmt::Write as _;
@@ -132,6 +132,7 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
             },
         ));
         let saml_claims = persona.saml.oidc_equivalents.value.clone();
+        let idp_type = idp_type(&persona);
         let mut clients = vec![Client {
             id: SP_CLIENT_ID.into(),
             secret: sp_secret.clone(),
@@ -163,7 +164,6 @@ pub async fn start(args: &ServeArgs) -> Result<Served, UsageError> {
         let saml_organization = admin
             .demo_organization(&format!("{name} demo (SAML)"))
             .await?;
-        let idp_type = idp_type(name);
         admin
             .connect(
                 &organization.id,
@@ -369,14 +369,13 @@ fn saml_connection_id(persona: &str) -> String {
     format!("{persona}-saml")
 }
 
-/// The IdP type of seed 002 a persona is (`Okta`, `MicrosoftEntra`, or `Generic` for the others).
-fn idp_type(persona: &str) -> &'static str {
-    if persona.starts_with("entra") {
-        "MicrosoftEntra"
-    } else if persona.starts_with("okta") {
-        "Okta"
-    } else {
-        "Generic"
+/// The IdP type of seed 002 a persona is, by the IdP whose directory block it reads (variants
+/// such as `okta-aiw` read their vendor's): `Okta`, `MicrosoftEntra`, or `Generic`.
+fn idp_type(persona: &Persona) -> &'static str {
+    match persona.directory_block.as_str() {
+        "entra" => "MicrosoftEntra",
+        "okta" => "Okta",
+        _ => "Generic",
     }
 }
 

@@ -136,7 +136,7 @@ async fn post_to_acs(
     status: u16,
     page: String,
 ) -> Result<(u16, String, Option<String>), StepError> {
-    let Some((action, mut fields)) = form_of(&page) else {
+    let Some((action, mut fields)) = saml_form(&page) else {
         return Ok((status, page, None));
     };
     let side = saml_mut(world)?;
@@ -193,27 +193,28 @@ async fn post(
     }
 }
 
-/// The action and hidden fields of the IdP's auto-submitting form, when the page has one.
-fn form_of(page: &str) -> Option<(String, Vec<(String, String)>)> {
+/// The action and fields of an auto-submitting SAML form (the IdP's Response, or a Request
+/// posted to an IdP), when `page` is one.
+pub(crate) fn saml_form(page: &str) -> Option<(String, Vec<(String, String)>)> {
     let action = attribute_after(page, "<form method=\"post\" action=\"")?;
     let mut fields = Vec::new();
-    for name in ["SAMLResponse", "RelayState"] {
+    for name in ["SAMLResponse", "SAMLRequest", "RelayState"] {
         if let Some(value) = attribute_after(page, &format!("name=\"{name}\" value=\"")) {
             fields.push((name.to_owned(), value));
         }
     }
     fields
         .iter()
-        .any(|(name, _)| name == "SAMLResponse")
+        .any(|(name, _)| name.starts_with("SAML"))
         .then_some((action, fields))
 }
 
-/// The (HTML-escaped) attribute value that starts right after `marker`.
-fn attribute_after(page: &str, marker: &str) -> Option<String> {
+/// The HTML attribute value that starts right after `marker`, unescaped.
+pub(crate) fn attribute_after(page: &str, marker: &str) -> Option<String> {
     let start = page.find(marker)? + marker.len();
-    let end = start + page[start..].find('"')?;
+    let end = start + page.get(start..)?.find('"')?;
     Some(
-        page[start..end]
+        page.get(start..end)?
             .replace("&quot;", "\"")
             .replace("&#39;", "'")
             .replace("&lt;", "<")

@@ -1,10 +1,9 @@
 //! Break-glass users (seed 000, "Break Glass Users" and "Bypass Login URL"): listed through the
 //! admin API, signing in on the bypass login page, and everyone sent to SSO without it.
 
+use super::super::saml::attribute_after;
 use super::super::sso::{last_session, record_sign_in, step_error};
-use super::browser::{
-    Hop, attribute_after, finish_sign_in, keep_answer, last_answer, send, sp_url, walk,
-};
+use super::browser::{Hop, finish_sign_in, keep_answer, last_answer, send, sp_url, walk};
 use super::{admin, organization};
 use crate::world::{ScimWorld, StepError};
 use cucumber::{given, then, when};

@@ -2,6 +2,7 @@
 //! [`LAST_ANSWER`] for the steps that check where the browser is sent), and walks that follow
 //! redirects and post auto-submitting SAML forms as a browser running the page's script does.
 
+use super::super::saml::saml_form;
 use super::super::sso::{record_sign_in, step_error};
 use crate::world::{ScimWorld, StepError};
 use idpsim_reference_sp::SESSION_COOKIE;
@@ -233,33 +234,4 @@ pub(super) fn finish_sign_in(world: &mut ScimWorld, walk: Walk) -> Result<(), St
         .cloned()
         .ok_or_else(|| StepError::Step("the browser sent nothing".into()))?;
     record_sign_in(world, last.status, last.body, walk.cookie)
-}
-
-/// The action and fields of an auto-submitting SAML form, when `page` is one.
-fn saml_form(page: &str) -> Option<(String, Vec<(String, String)>)> {
-    let action = attribute_after(page, "<form method=\"post\" action=\"")?;
-    let mut fields = Vec::new();
-    for name in ["SAMLResponse", "SAMLRequest", "RelayState"] {
-        if let Some(value) = attribute_after(page, &format!("name=\"{name}\" value=\"")) {
-            fields.push((name.to_owned(), value));
-        }
-    }
-    fields
-        .iter()
-        .any(|(name, _)| name.starts_with("SAML"))
-        .then_some((action, fields))
-}
-
-/// The HTML attribute value that starts right after `marker`, unescaped.
-pub(super) fn attribute_after(page: &str, marker: &str) -> Option<String> {
-    let start = page.find(marker)? + marker.len();
-    let end = start + page.get(start..)?.find('"')?;
-    Some(
-        page.get(start..end)?
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
 }
