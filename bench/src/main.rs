@@ -6,14 +6,24 @@
 //! - `lookup`: `GET /Users?filter=userName eq "…"` for users it created beforehand, the
 //!   request Entra sends before every create (personas.md §1.1).
 //!
-//! Every answer's status is checked: a run with failed requests reports them and exits 1, so
-//! a fast but wrong server cannot post a good number.
+//! Every answer's status is checked, and every lookup's body: a run with failed requests
+//! reports them and exits 1, so a fast but wrong server cannot post a good number.
+//!
+//! The client shares the machine with the server it measures, so it spends as little CPU
+//! as it can: one thread, and one HTTP/1.1 connection per loop driven by hyper directly
+//! (no pool, no redirect handling), so that the figures are the server's.
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::{Method, Request, StatusCode, Uri, header};
+use hyper_util::rt::TokioIo;
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Workload {
@@ -25,7 +35,7 @@ enum Workload {
 #[derive(Debug, Parser)]
 #[command(name = "scim-load")]
 struct Args {
-    /// SCIM base URL, e.g. http://127.0.0.1:8080/scim/v2
+    /// SCIM base URL over plain HTTP, e.g. http://127.0.0.1:8080/scim/v2
     #[arg(long)]
     target: String,
     /// Bearer token for the target.
@@ -80,22 +90,106 @@ impl Measurement {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Where the requests go: the server's address and the SCIM base path.
+struct Target {
+    /// `host:port`, for the TCP connection and the `Host` header.
+    authority: String,
+    /// The base path, e.g. `/scim/v2`.
+    base_path: String,
+    /// The `Authorization` header value.
+    authorization: String,
+}
+
+impl Target {
+    fn parse(url: &str, token: &str) -> anyhow::Result<Target> {
+        let uri: Uri = url
+            .parse()
+            .with_context(|| format!("`{url}` is not a URL"))?;
+        if uri.scheme_str() != Some("http") {
+            bail!("`{url}`: scim-load speaks plain HTTP only (http://HOST:PORT/...)");
+        }
+        let authority = uri
+            .authority()
+            .with_context(|| format!("`{url}` has no host"))?;
+        let authority = match authority.port_u16() {
+            Some(_) => authority.to_string(),
+            None => format!("{}:80", authority.host()),
+        };
+        Ok(Target {
+            authority,
+            base_path: uri.path().trim_end_matches('/').to_owned(),
+            authorization: format!("Bearer {token}"),
+        })
+    }
+
+    /// Opens one keep-alive HTTP/1.1 connection; its driver runs as a task of its own.
+    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+        let stream = TcpStream::connect(&self.authority)
+            .await
+            .with_context(|| format!("connecting to {}", self.authority))?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+        tokio::task::spawn_local(async move {
+            if let Err(err) = connection.await {
+                eprintln!("connection closed: {err}");
+            }
+        });
+        Ok(sender)
+    }
+
+    fn create_request(&self, user_name: &str) -> anyhow::Result<Request<Full<Bytes>>> {
+        Ok(Request::builder()
+            .method(Method::POST)
+            .uri(format!("{}/Users", self.base_path))
+            .header(header::HOST, &self.authority)
+            .header(header::AUTHORIZATION, &self.authorization)
+            .header(header::CONTENT_TYPE, "application/scim+json")
+            .body(Full::new(Bytes::from(user_body(user_name).to_string())))?)
+    }
+
+    fn lookup_request(&self, user_name: &str) -> anyhow::Result<Request<Full<Bytes>>> {
+        Ok(Request::builder()
+            .method(Method::GET)
+            .uri(format!(
+                "{}/Users?filter=userName%20eq%20%22{}%22",
+                self.base_path,
+                percent_encode(user_name)
+            ))
+            .header(header::HOST, &self.authority)
+            .header(header::AUTHORIZATION, &self.authorization)
+            .body(Full::new(Bytes::new()))?)
+    }
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.connections)
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()?;
+    tokio::task::LocalSet::new().block_on(&runtime, run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let target = Rc::new(Target::parse(&args.target, &args.token)?);
     let run_id = std::process::id();
     let mut failed = false;
     for workload in &args.workload {
-        let measurement = match workload {
-            Workload::Create => run_creates(&client, &args, run_id).await?,
-            Workload::Lookup => run_lookups(&client, &args, run_id).await?,
-        };
-        let name = match workload {
-            Workload::Create => "create",
-            Workload::Lookup => "lookup",
+        let (name, measurement) = match workload {
+            Workload::Create => ("create", run_creates(&target, &args, run_id).await?),
+            Workload::Lookup => ("lookup", run_lookups(&target, &args, run_id).await?),
         };
         measurement.report(name, args.connections);
         failed |= measurement.failures > 0;
@@ -117,115 +211,122 @@ fn user_body(user_name: &str) -> serde_json::Value {
     })
 }
 
-async fn run_creates(
-    client: &reqwest::Client,
-    args: &Args,
-    run_id: u32,
-) -> anyhow::Result<Measurement> {
-    let counter = Arc::new(AtomicU64::new(0));
-    let client = client.clone();
-    let url = format!("{}/Users", args.target);
-    let token = args.token.clone();
-    drive(args, move |client_index| {
-        let client = client.clone();
-        let url = url.clone();
-        let token = token.clone();
-        let counter = Arc::clone(&counter);
-        async move {
-            let n = counter.fetch_add(1, Ordering::Relaxed);
-            let user_name = format!("create-{run_id}-{client_index}-{n}@load.test");
-            let response = client
-                .post(&url)
-                .bearer_auth(&token)
-                .header("content-type", "application/scim+json")
-                .body(user_body(&user_name).to_string())
-                .send()
-                .await;
-            matches!(response, Ok(r) if r.status() == reqwest::StatusCode::CREATED)
-        }
-    })
+/// Sends `request` and reads the whole answer: its status and body.
+async fn exchange(
+    sender: &mut SendRequest<Full<Bytes>>,
+    request: Request<Full<Bytes>>,
+) -> anyhow::Result<(StatusCode, Bytes)> {
+    sender.ready().await?;
+    let response = sender.send_request(request).await?;
+    let status = response.status();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, body))
+}
+
+/// Whether a lookup's answer is the one user named `user_name`.
+fn finds_exactly(body: &[u8], user_name: &str) -> bool {
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    body["totalResults"] == 1 && body["Resources"][0]["userName"] == user_name
+}
+
+async fn run_creates(target: &Rc<Target>, args: &Args, run_id: u32) -> anyhow::Result<Measurement> {
+    drive(
+        target,
+        args,
+        move |target, loop_index, n, mut sender| async move {
+            let user_name = format!("create-{run_id}-{loop_index}-{n}@load.test");
+            let (status, _) = exchange(&mut sender, target.create_request(&user_name)?).await?;
+            Ok((status == StatusCode::CREATED, sender))
+        },
+    )
     .await
 }
 
-async fn run_lookups(
-    client: &reqwest::Client,
-    args: &Args,
-    run_id: u32,
-) -> anyhow::Result<Measurement> {
-    let names: Arc<Vec<String>> = Arc::new(
+async fn run_lookups(target: &Rc<Target>, args: &Args, run_id: u32) -> anyhow::Result<Measurement> {
+    let names: Rc<Vec<String>> = Rc::new(
         (0..args.lookup_users)
             .map(|i| format!("lookup-{run_id}-{i}@load.test"))
             .collect(),
     );
+    let mut sender = target.connect().await?;
     for name in names.iter() {
-        let response = client
-            .post(format!("{}/Users", args.target))
-            .bearer_auth(&args.token)
-            .header("content-type", "application/scim+json")
-            .body(user_body(name).to_string())
-            .send()
+        let (status, _) = exchange(&mut sender, target.create_request(name)?)
             .await
             .context("creating the lookup users")?;
-        if response.status() != reqwest::StatusCode::CREATED {
-            bail!("creating lookup user {name}: HTTP {}", response.status());
+        if status != StatusCode::CREATED {
+            bail!("creating lookup user {name}: HTTP {status}");
         }
     }
-    let counter = Arc::new(AtomicU64::new(0));
-    let client = client.clone();
-    let url = format!("{}/Users", args.target);
-    let token = args.token.clone();
-    drive(args, move |_| {
-        let client = client.clone();
-        let names = Arc::clone(&names);
-        let url = url.clone();
-        let token = token.clone();
-        let counter = Arc::clone(&counter);
+    drop(sender);
+    drive(target, args, move |target, _, n, mut sender| {
+        let names = Rc::clone(&names);
         async move {
-            let n = counter.fetch_add(1, Ordering::Relaxed) as usize;
-            let Some(name) = names.get(n.wrapping_mul(7919) % names.len().max(1)) else {
-                return false;
+            let spread = n.wrapping_mul(7919) % names.len().max(1) as u64;
+            let Some(name) = names.get(spread as usize) else {
+                return Ok((false, sender));
             };
-            let filter = format!("userName eq \"{name}\"");
-            let response = client
-                .get(&url)
-                .query(&[("filter", filter.as_str())])
-                .bearer_auth(&token)
-                .send()
-                .await;
-            let Ok(response) = response else { return false };
-            if response.status() != reqwest::StatusCode::OK {
-                return false;
-            }
-            let Ok(body) = response.json::<serde_json::Value>().await else {
-                return false;
-            };
-            body["totalResults"] == 1 && body["Resources"][0]["userName"] == name.as_str()
+            let (status, body) = exchange(&mut sender, target.lookup_request(name)?).await?;
+            Ok((
+                status == StatusCode::OK && finds_exactly(&body, name),
+                sender,
+            ))
         }
     })
     .await
 }
 
-/// Runs `args.connections` loops of `request` for `args.seconds`, each on its own task and
-/// waiting for its answer before sending the next; `request` returns whether the answer was
-/// correct.
-async fn drive<F, Fut>(args: &Args, request: F) -> anyhow::Result<Measurement>
+/// One connection's request: given the target, the loop's index, the run's sequence number
+/// and the connection, it answers whether the server's answer was correct, and hands the
+/// connection back.
+type Answered = anyhow::Result<(bool, SendRequest<Full<Bytes>>)>;
+
+/// Runs `args.connections` loops of `request` for `args.seconds`, each on its own
+/// connection and waiting for its answer before sending the next. A request that fails on
+/// the wire counts as failed and its loop opens a new connection.
+async fn drive<F, Fut>(target: &Rc<Target>, args: &Args, request: F) -> anyhow::Result<Measurement>
 where
-    F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send + 'static,
+    F: Fn(Rc<Target>, usize, u64, SendRequest<Full<Bytes>>) -> Fut + 'static,
+    Fut: Future<Output = Answered> + 'static,
 {
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let mut senders = Vec::with_capacity(args.connections);
+    for _ in 0..args.connections {
+        senders.push(target.connect().await?);
+    }
     let started = Instant::now();
-    let request = Arc::new(request);
-    let loops: Vec<_> = (0..args.connections)
-        .map(|client_index| {
-            let request = Arc::clone(&request);
-            tokio::spawn(async move {
+    let deadline = started + Duration::from_secs(args.seconds);
+    let request = Rc::new(request);
+    let sequence = Rc::new(Cell::new(0u64));
+    let loops: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(loop_index, sender)| {
+            let (target, request, sequence) =
+                (Rc::clone(target), Rc::clone(&request), Rc::clone(&sequence));
+            tokio::task::spawn_local(async move {
                 let mut latencies = Vec::new();
                 let mut failures = 0u64;
+                let mut connection = Some(sender);
                 while Instant::now() < deadline {
+                    let n = sequence.get();
+                    sequence.set(n + 1);
                     let sent = Instant::now();
-                    if !request(client_index).await {
-                        failures += 1;
+                    let sender = match connection.take() {
+                        Some(sender) => Ok(sender),
+                        None => target.connect().await,
+                    };
+                    match sender {
+                        Ok(sender) => {
+                            match request(Rc::clone(&target), loop_index, n, sender).await {
+                                Ok((correct, sender)) => {
+                                    failures += u64::from(!correct);
+                                    connection = Some(sender);
+                                }
+                                Err(_) => failures += 1,
+                            }
+                        }
+                        Err(_) => failures += 1,
                     }
                     latencies.push(sent.elapsed().as_micros() as u64);
                 }
