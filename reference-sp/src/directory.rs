@@ -215,6 +215,7 @@ mod tests {
                 body.insert("userName".into(), json!(format!("user{index}")));
                 Arc::new(StoredResource::new(
                     ResourceType::User,
+                    index as i64,
                     format!("id-{index:03}").into(),
                     1,
                     // Two users per millisecond: ties in `created` are broken by id.

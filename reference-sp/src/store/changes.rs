@@ -61,7 +61,7 @@ impl ChangeSet {
                     },
                     resource: Arc::clone(resource),
                 },
-                RowChange::Delete { resource, .. } => DirectoryChange {
+                RowChange::Delete { resource } => DirectoryChange {
                     kind: ChangeKind::Deleted,
                     resource: Arc::clone(resource),
                 },

@@ -42,7 +42,12 @@ const WRITE_QUEUE: usize = 1024;
 
 /// The schema migrations, embedded so that the binary carries them.
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![
+    Migrator::with_migrations(migrations())
+}
+
+/// Every schema migration, oldest first.
+fn migrations() -> Vec<Migration> {
+    vec![
         Migration::new(
             1,
             "initial".into(),
@@ -79,7 +84,14 @@ fn migrator() -> Migrator {
             AssertSqlSafe(include_str!("../../migrations/0005_policies.sql")).into_sql_str(),
             false,
         ),
-    ])
+        Migration::new(
+            6,
+            "resource rows".into(),
+            MigrationType::Simple,
+            AssertSqlSafe(include_str!("../../migrations/0006_resource_rows.sql")).into_sql_str(),
+            false,
+        ),
+    ]
 }
 
 /// A handle on the store; cheap to clone.
@@ -116,16 +128,21 @@ impl Store {
             .await?;
         migrator().run(&pool).await?;
         let rows = sqlx::query(
-            "SELECT organization_id, resource_type, id, version, created, last_modified, body \
-             FROM resources",
+            "SELECT seq, organization_id, resource_type, id, version, created, last_modified, \
+             body FROM resources",
         )
         .fetch_all(&pool)
         .await?;
+        let next_row =
+            sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) + 1 FROM resources")
+                .fetch_one(&pool)
+                .await?;
         let published = Arc::new(RwLock::new(Arc::new(Dataset::from_rows(&rows)?)));
         let connection = options.connect().await?;
         let (sender, receiver) = mpsc::channel(WRITE_QUEUE);
         let task = tokio::spawn(writer::run(
             connection,
+            next_row,
             pool.clone(),
             receiver,
             Arc::clone(&published),
@@ -182,4 +199,141 @@ impl Store {
 pub(crate) fn storage_error(err: sqlx::Error) -> ScimError {
     tracing::error!(%err, "storage failure");
     ScimError::Internal("the store failed; the request changed nothing".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::changes::ChangeSet;
+    use idpsim_scim::PatchRequest;
+    use serde_json::json;
+
+    struct Deaf;
+
+    impl ChangeListener for Deaf {
+        fn follows(&self, _: &str) -> bool {
+            false
+        }
+
+        fn committed(&self, _: Vec<ChangeSet>) {}
+    }
+
+    async fn open(path: &Path) -> Store {
+        let (store, _writer) = Store::open(path, "http://127.0.0.1/scim/v2".into(), Arc::new(Deaf))
+            .await
+            .expect("the store opens");
+        store
+    }
+
+    /// The rows as `(seq, id, version)`, in `seq` order.
+    async fn rows(store: &Store) -> Vec<(i64, String, i64)> {
+        sqlx::query_as("SELECT seq, id, version FROM resources ORDER BY seq")
+            .fetch_all(store.pool())
+            .await
+            .expect("the rows are read")
+    }
+
+    #[tokio::test]
+    async fn resources_stored_before_the_row_numbers_are_kept_numbered_and_still_writable() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let path = directory.path().join("store.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePool::connect_with(options)
+            .await
+            .expect("the database opens");
+        let before_rows: Vec<Migration> = migrations().into_iter().take(5).collect();
+        Migrator::with_migrations(before_rows)
+            .run(&pool)
+            .await
+            .expect("the schema before the row numbers is created");
+        sqlx::raw_sql(
+            "INSERT INTO organizations (id, name, created) VALUES ('acme', 'Acme', '');
+             INSERT INTO resources VALUES ('acme', 'Group', 'g-1', 1, '2026-01-02T00:00:00Z',
+                 '2026-01-02T00:00:00Z', '{\"displayName\":\"Staff\"}');
+             INSERT INTO resources VALUES ('acme', 'User', 'u-1', 3, '2026-01-01T00:00:00Z',
+                 '2026-01-03T00:00:00Z', '{\"userName\":\"alice\",\"active\":true}');",
+        )
+        .execute(&pool)
+        .await
+        .expect("resources are stored the old way");
+        pool.close().await;
+
+        let store = open(&path).await;
+        // Numbered in creation order.
+        assert_eq!(
+            rows(&store).await,
+            vec![(1, "u-1".to_owned(), 3), (2, "g-1".to_owned(), 1)]
+        );
+        let acme = store.organization("acme");
+        assert_eq!(
+            acme.holder_of_name(ResourceType::User, "ALICE"),
+            Some("u-1")
+        );
+        assert_eq!(
+            acme.holder_of_name(ResourceType::Group, "staff"),
+            Some("g-1")
+        );
+
+        let deactivate = PatchRequest::parse(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": false}]
+        }))
+        .expect("a valid PATCH");
+        let patched = store
+            .write(
+                "acme".into(),
+                Mutation::Patch {
+                    resource_type: ResourceType::User,
+                    id: "u-1".into(),
+                    request: deactivate,
+                    if_match: None,
+                },
+            )
+            .await;
+        assert!(matches!(patched, Ok(Outcome::Resource(_))), "{patched:?}");
+        let deleted = store
+            .write(
+                "acme".into(),
+                Mutation::Delete {
+                    resource_type: ResourceType::Group,
+                    id: "g-1".into(),
+                    if_match: None,
+                },
+            )
+            .await;
+        assert!(matches!(deleted, Ok(Outcome::Deleted)), "{deleted:?}");
+        let created = store
+            .write(
+                "acme".into(),
+                Mutation::Create {
+                    resource_type: ResourceType::User,
+                    body: json!({
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "userName": "bob"
+                    }),
+                },
+            )
+            .await;
+        let Ok(Outcome::Resource(bob)) = created else {
+            panic!("bob is not created: {created:?}");
+        };
+        assert_eq!(
+            rows(&store).await,
+            vec![(1, "u-1".to_owned(), 4), (3, bob.id.to_string(), 1)]
+        );
+        store.close().await;
+
+        let reopened = open(&path).await;
+        let acme = reopened.organization("acme");
+        let alice = acme.get(ResourceType::User, "u-1").expect("alice is kept");
+        assert_eq!(alice.body().get("active"), Some(&json!(false)));
+        assert!(acme.get(ResourceType::Group, "g-1").is_none());
+        assert_eq!(
+            acme.holder_of_name(ResourceType::User, "bob"),
+            Some(&*bob.id)
+        );
+    }
 }

@@ -23,10 +23,8 @@ pub(super) enum RowChange {
         /// The resource as it now is.
         resource: Arc<StoredResource>,
     },
-    /// Delete the resource.
+    /// Delete the resource (its row number names the row).
     Delete {
-        /// Its organization.
-        organization_id: Arc<str>,
         /// The resource as it last was.
         resource: Arc<StoredResource>,
     },
@@ -42,6 +40,8 @@ pub(super) struct Work<'w> {
     pub(super) changes: &'w mut Vec<RowChange>,
     /// Whether DELETE deactivates users in this organization.
     pub(super) deactivates_users: bool,
+    /// The row number the next created resource gets.
+    pub(super) next_row: &'w mut i64,
 }
 
 impl Work<'_> {
@@ -55,8 +55,11 @@ impl Work<'_> {
             } => {
                 let canonical = prepare_write(&body, resource_type.schema(), None)?;
                 let now = now();
+                let row = *self.next_row;
+                *self.next_row += 1;
                 let created = StoredResource::new(
                     resource_type,
+                    row,
                     uuid::Uuid::now_v7().to_string().into(),
                     1,
                     now.clone(),
@@ -177,7 +180,6 @@ impl Work<'_> {
         }
         self.data.remove(resource);
         self.changes.push(RowChange::Delete {
-            organization_id: Arc::clone(self.organization_id),
             resource: Arc::clone(resource),
         });
         Ok(())
@@ -450,6 +452,7 @@ mod tests {
         data: OrganizationData,
         changes: Vec<RowChange>,
         deactivates_users: bool,
+        next_row: i64,
     }
 
     impl Organization {
@@ -460,6 +463,7 @@ mod tests {
                 data: &mut self.data,
                 changes: &mut self.changes,
                 deactivates_users: self.deactivates_users,
+                next_row: &mut self.next_row,
             }
             .apply(mutation)
         }

@@ -58,6 +58,8 @@ impl ResourceType {
 pub(crate) struct StoredResource {
     /// User or Group.
     pub(crate) resource_type: ResourceType,
+    /// Its row in the `resources` table: a number the writer assigns in creation order.
+    pub(crate) row: i64,
     /// The server-assigned id (shared with the dataset's index by id).
     pub(crate) id: std::sync::Arc<str>,
     /// Incremented on every change; the ETag is derived from it.
@@ -75,6 +77,7 @@ impl StoredResource {
     /// A resource with the canonical attributes `body`.
     pub(crate) fn new(
         resource_type: ResourceType,
+        row: i64,
         id: std::sync::Arc<str>,
         version: i64,
         created: String,
@@ -83,6 +86,7 @@ impl StoredResource {
     ) -> StoredResource {
         let mut resource = StoredResource {
             resource_type,
+            row,
             id,
             version,
             created,
@@ -186,6 +190,7 @@ impl StoredResource {
             serde_json::from_str(&body).map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
         Ok(StoredResource::new(
             resource_type,
+            row.try_get("seq")?,
             row.try_get("id")?,
             row.try_get("version")?,
             row.try_get("created")?,

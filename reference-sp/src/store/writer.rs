@@ -110,6 +110,7 @@ struct Commit {
 /// `listener` hears of committed changes only.
 pub(crate) async fn run(
     connection: SqliteConnection,
+    mut next_row: i64,
     pool: SqlitePool,
     mut jobs: mpsc::Receiver<Job>,
     published: Arc<RwLock<Arc<Dataset>>>,
@@ -148,7 +149,7 @@ pub(crate) async fn run(
             let changes_before = changes.len();
             let outcome = execute(
                 &pool,
-                &mut working,
+                (&mut working, &mut next_row),
                 &mut changes,
                 (&organization_id, mutation),
                 &base_url,
@@ -253,10 +254,11 @@ async fn commit_in_order(
     }
 }
 
-/// Applies one job to `working`, appending its row changes; on failure neither changes.
+/// Applies one job to `working`, appending its row changes and numbering the rows it creates
+/// from `next_row`; on failure neither `working` nor `changes` changes.
 async fn execute(
     pool: &SqlitePool,
-    working: &mut Dataset,
+    (working, next_row): (&mut Dataset, &mut i64),
     changes: &mut Vec<RowChange>,
     (organization_id, mutation): (&Arc<str>, Mutation),
     base_url: &str,
@@ -276,6 +278,7 @@ async fn execute(
         data: &mut data,
         changes,
         deactivates_users,
+        next_row,
     };
     let outcome = match mutation {
         Mutation::Bulk(request) => Ok(Outcome::Bulk(work.bulk(&request, base_url))),
@@ -303,7 +306,7 @@ async fn deactivates_users(pool: &SqlitePool, organization_id: &str) -> ScimResu
     Ok(policy.as_deref() == Some(DEACTIVATE_POLICY))
 }
 
-/// The most rows one INSERT carries (7 bound values each, well under SQLite's limit of
+/// The most rows one INSERT carries (8 bound values each, well under SQLite's limit of
 /// 32,766 variables).
 const ROWS_PER_INSERT: usize = 256;
 
@@ -355,27 +358,13 @@ fn append_statement(
     changes: &[RowChange],
 ) -> Result<(), sqlx::Error> {
     let bind_error = |err: sqlx::error::BoxDynError| sqlx::Error::Encode(err);
-    if let [
-        RowChange::Delete {
-            organization_id,
-            resource,
-        },
-    ] = changes
-    {
-        sql.push_str(
-            "DELETE FROM resources WHERE organization_id = ? AND resource_type = ? AND id = ?;\n",
-        );
-        arguments
-            .add(organization_id.to_string())
-            .map_err(bind_error)?;
-        arguments
-            .add(resource.resource_type.name())
-            .map_err(bind_error)?;
-        arguments.add(resource.id.to_string()).map_err(bind_error)?;
+    if let [RowChange::Delete { resource }] = changes {
+        sql.push_str("DELETE FROM resources WHERE seq = ?;\n");
+        arguments.add(resource.row).map_err(bind_error)?;
         return Ok(());
     }
     sql.push_str(
-        "INSERT INTO resources (organization_id, resource_type, id, version, created, \
+        "INSERT INTO resources (seq, organization_id, resource_type, id, version, created, \
          last_modified, body) VALUES ",
     );
     for (index, change) in changes.iter().enumerate() {
@@ -389,9 +378,10 @@ fn append_statement(
         if index > 0 {
             sql.push_str(", ");
         }
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?)");
+        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?)");
         let body = Ok::<_, serde_json::Error>(resource.body_json())
             .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
+        arguments.add(resource.row).map_err(bind_error)?;
         arguments
             .add(organization_id.to_string())
             .map_err(bind_error)?;
@@ -409,7 +399,7 @@ fn append_statement(
         arguments.add(body).map_err(bind_error)?;
     }
     sql.push_str(
-        " ON CONFLICT (organization_id, resource_type, id) DO UPDATE SET \
+        " ON CONFLICT (seq) DO UPDATE SET \
          version = excluded.version, last_modified = excluded.last_modified, \
          body = excluded.body;\n",
     );
