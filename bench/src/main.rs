@@ -20,6 +20,7 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Method, Request, StatusCode, Uri, header};
 use hyper_util::rt::TokioIo;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -153,7 +154,7 @@ impl Target {
             .uri(format!(
                 "{}/Users?filter=userName%20eq%20%22{}%22",
                 self.base_path,
-                percent_encode(user_name)
+                utf8_percent_encode(user_name, ESCAPED)
             ))
             .header(header::HOST, &self.authority)
             .header(header::AUTHORIZATION, &self.authorization)
@@ -161,18 +162,12 @@ impl Target {
     }
 }
 
-/// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
-fn percent_encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
+/// What a query value escapes: everything but RFC 3986's unreserved characters (§2.3).
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();

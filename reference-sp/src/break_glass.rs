@@ -28,6 +28,7 @@ use argon2::password_hash::{
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sqlx::Row as _;
 use sqlx::sqlite::SqlitePool;
 
@@ -318,15 +319,12 @@ fn form_page(
 /// `text` percent-encoded for a query parameter value (everything but RFC 3986's unreserved
 /// characters).
 fn encode_component(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
+    const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(text, ESCAPED).to_string()
 }
 
 /// `POST /login`: a break-glass sign-in with `?noLoginRedirect`, else to SSO.

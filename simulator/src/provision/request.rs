@@ -10,6 +10,7 @@ use crate::persona::{
 };
 use idpsim_scim::filter::CompValue;
 use idpsim_scim::patch::PATCH_OP_SCHEMA;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
 /// An HTTP method the provisioning client sends.
@@ -155,20 +156,14 @@ pub fn delete(resource: &str, id: &str) -> ScimRequest {
     ScimRequest::new(Method::Delete, format!("/{resource}/{}", path_segment(id)))
 }
 
+/// `id` percent-encoded as a path segment (everything but RFC 3986's unreserved characters).
 fn path_segment(id: &str) -> String {
-    id.chars()
-        .map(|character| match character {
-            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '~' => character.to_string(),
-            other => {
-                let mut buffer = [0u8; 4];
-                other
-                    .encode_utf8(&mut buffer)
-                    .bytes()
-                    .map(|byte| format!("%{byte:02X}"))
-                    .collect()
-            }
-        })
-        .collect()
+    const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(id, ESCAPED).to_string()
 }
 
 /// The body of a user create: the persona's schemas, the mapped values (references are
