@@ -38,18 +38,20 @@
 //!
 //! Single logout (SAML Profiles §4.4) is over the HTTP-Redirect binding only, the one Entra
 //! offers (personas.md §1.2 "Single logout", §6.2 "SLO"), for connections with an
-//! `idp_slo_url`; the metadata announces the SP's service at `/sso/saml/{id}/slo`. Messages are
-//! unsigned both ways (the SP has no signing key) and go through the same scan as responses at
-//! the ACS before they are read: no DOCTYPE, entity reference other than the predefined ones,
-//! comment or processing instruction.
+//! `idp_slo_url`; the metadata announces the SP's service at `/sso/saml/{id}/slo`. The SP's
+//! own messages are unsigned (it has no signing key); messages go through the same scan as
+//! responses at the ACS before they are read: no DOCTYPE, entity reference other than the
+//! predefined ones, comment or processing instruction.
 //! - SP-initiated: `GET /logout` of a SAML session ends it at once, then sends the browser to
 //!   the IdP with a LogoutRequest (the session's NameID with its Format, its SessionIndex),
 //!   pending for 10 minutes. The IdP's LogoutResponse is accepted once, when its InResponseTo
 //!   names a pending LogoutRequest of this connection and its Status is Success. Its Issuer is
 //!   logged, not checked: Entra's is not its assertion issuer; the InResponseTo binds it.
-//! - IdP-initiated: a LogoutRequest whose Issuer is the IdP's entity ID ends every session of
-//!   the connection with its NameID (and one of its SessionIndexes, when it names any); the SP
-//!   answers with a successful LogoutResponse, the RelayState passed back unchanged.
+//! - IdP-initiated: a LogoutRequest signed by the IdP (SAML Profiles §4.4.4.1; RSA-SHA256 over
+//!   the query, SAML Bindings §3.4.4.1, by one of the connection's certificates) whose Issuer
+//!   is the IdP's entity ID ends every session of the connection with its NameID (and one of
+//!   its SessionIndexes, when it names any); the SP answers with a successful LogoutResponse,
+//!   the RelayState passed back unchanged.
 //! - A Destination, when present, must be the SP's single logout URL. Each refusal answers 400
 //!   with its reason, also logged; a connection without `idp_slo_url` refuses every message.
 
@@ -58,7 +60,7 @@ use crate::policy::{AccountRefusal, GROUPS_CLAIM, IdpInitiatedPolicy};
 use crate::report::Pairing;
 use crate::sso::{Login, LoginQuery, Session, Sso, random_token};
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, Query, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -82,6 +84,8 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read as _, Write as _};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+mod redirect;
 
 /// The SAML 2.0 protocol namespace.
 const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
@@ -1137,8 +1141,8 @@ fn claims(
 const MAX_INFLATED: usize = 256 * 1024;
 
 /// What arrives at the single logout service (HTTP-Redirect binding, SAML Bindings §3.4.4).
-/// `SigAlg` and `Signature` are not read: the SP's messages are unsigned and so are the ones
-/// it takes (see the module documentation).
+/// A LogoutRequest's `SigAlg` and `Signature` are checked on the raw query (see
+/// [`redirect::verify`]); a LogoutResponse's are not read.
 #[derive(Debug, serde::Deserialize)]
 struct SloQuery {
     #[serde(rename = "SAMLRequest")]
@@ -1163,6 +1167,7 @@ async fn slo(
     State(saml): State<Saml>,
     Path(connection_id): Path<String>,
     Query(query): Query<SloQuery>,
+    RawQuery(raw_query): RawQuery,
 ) -> Response {
     let now = saml.0.sso.now();
     let answered = saml.connection(&connection_id).and_then(|configured| {
@@ -1176,15 +1181,25 @@ async fn slo(
             (None, None) => Err(Refusal::NoLogoutMessage),
             (None, Some(response)) => finish_logout(&saml, connection, response, now)
                 .map(|()| (StatusCode::OK, "You have signed out\n").into_response()),
-            (Some(request), None) => idp_logout(
-                &saml,
-                connection,
-                idp_slo_url,
-                request,
-                query.relay_state.as_deref(),
-                now,
-            )
-            .map(|url| Redirect::to(&url).into_response()),
+            (Some(request), None) => {
+                // SAML Profiles §4.4.4.1: the IdP's LogoutRequest must be signed; over
+                // HTTP-Redirect the signature is in the query (SAML Bindings §3.4.4.1).
+                redirect::verify(
+                    raw_query.as_deref().unwrap_or_default(),
+                    "SAMLRequest",
+                    &configured.certificates,
+                )
+                .map_err(|problem| Refusal::Logout(format!("the LogoutRequest {problem}")))?;
+                idp_logout(
+                    &saml,
+                    connection,
+                    idp_slo_url,
+                    request,
+                    query.relay_state.as_deref(),
+                    now,
+                )
+                .map(|url| Redirect::to(&url).into_response())
+            }
         }
     });
     answered.unwrap_or_else(|refusal| refuse_logout(&refusal))

@@ -1053,7 +1053,7 @@ fn assert_cookie_cleared(response: &reqwest::Response) {
 }
 
 /// Sends `xml` as `parameter` (`SAMLRequest` or `SAMLResponse`) to the connection's single
-/// logout service, as the IdP's HTTP-Redirect does.
+/// logout service, as the IdP's HTTP-Redirect does: a LogoutRequest signed with the IdP's key.
 async fn send_slo(
     sp: &RunningSp,
     connection: &str,
@@ -1061,16 +1061,36 @@ async fn send_slo(
     xml: &str,
     relay_state: Option<&str>,
 ) -> reqwest::Response {
-    let mut query = vec![(parameter, deflate(xml))];
+    let url = slo_url(sp, connection, parameter, xml, relay_state);
+    let url = if parameter == "SAMLRequest" {
+        sign_redirect(url, &KEY)
+    } else {
+        url
+    };
+    browser().get(url).send().await.unwrap()
+}
+
+/// The connection's single logout URL carrying `xml` as `parameter`, unsigned.
+fn slo_url(
+    sp: &RunningSp,
+    connection: &str,
+    parameter: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+) -> reqwest::Url {
+    let mut url = reqwest::Url::parse(&sp.saml_slo_url(connection)).unwrap();
+    url.query_pairs_mut().append_pair(parameter, &deflate(xml));
     if let Some(relay_state) = relay_state {
-        query.push(("RelayState", relay_state.to_owned()));
+        url.query_pairs_mut().append_pair("RelayState", relay_state);
     }
-    browser()
-        .get(sp.saml_slo_url(connection))
-        .query(&query)
-        .send()
-        .await
-        .unwrap()
+    url
+}
+
+/// `url` signed with `key` as an IdP signs an HTTP-Redirect message (RSA-SHA256 over the
+/// query, SAML Bindings §3.4.4.1).
+fn sign_redirect(url: reqwest::Url, key: &IdpKey) -> reqwest::Url {
+    let key = openssl::pkey::PKey::private_key_from_pkcs8(&key.key_der).unwrap();
+    samael::crypto::sign_url(url, &key).unwrap()
 }
 
 /// Asserts a 400 whose reason contains `reason`.
@@ -1456,6 +1476,40 @@ async fn an_idp_initiated_logout_request_ends_only_the_named_users_sessions() {
     assert!(!signed_in(&adele_8).await);
     assert!(signed_in(&megan).await);
     assert!(signed_in(&adele_globex).await);
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_idp_logout_request_must_be_signed_by_the_idp() {
+    let sp = sp_with_connection().await;
+    let cookie = sign_in(&sp, "acme", NAME_ID, "_session-7").await;
+    let request = idp_logout_request(&sp, "acme", "_idp-logout", IDP_ENTITY_ID, NAME_ID, None);
+    let unsigned = slo_url(&sp, "acme", "SAMLRequest", &request, Some("back"));
+    let by_another_key = sign_redirect(unsigned.clone(), &OTHER_KEY);
+    let signed = sign_redirect(unsigned.clone(), &KEY);
+    let other_relay_state = reqwest::Url::parse(
+        &signed
+            .as_str()
+            .replace("RelayState=back", "RelayState=elsewhere"),
+    )
+    .unwrap();
+    for (url, reason) in [
+        (unsigned, "the LogoutRequest is not signed"),
+        (
+            by_another_key,
+            "the LogoutRequest has a signature that none of the IdP's certificates verifies",
+        ),
+        (
+            other_relay_state,
+            "the LogoutRequest has a signature that none of the IdP's certificates verifies",
+        ),
+    ] {
+        assert_logout_refused(browser().get(url).send().await.unwrap(), reason).await;
+        assert_eq!(whoami(&sp, &cookie).await.0, StatusCode::OK);
+    }
+    let answer = browser().get(signed).send().await.unwrap();
+    assert_eq!(parameter(&to_idp_slo(&answer), "RelayState"), "back");
+    assert_eq!(whoami(&sp, &cookie).await.0, StatusCode::UNAUTHORIZED);
     sp.shutdown().await;
 }
 
