@@ -272,14 +272,14 @@ async fn run_lookups(target: &Rc<Target>, args: &Args, run_id: u32) -> anyhow::R
     .await
 }
 
-/// One connection's request: given the target, the loop's index, the run's sequence number
-/// and the connection, it answers whether the server's answer was correct, and hands the
-/// connection back.
+/// What one request of a loop gives back: whether the server's answer was correct, and the
+/// connection, for the loop's next request.
 type Answered = anyhow::Result<(bool, SendRequest<Full<Bytes>>)>;
 
 /// Runs `args.connections` loops of `request` for `args.seconds`, each on its own
-/// connection and waiting for its answer before sending the next. A request that fails on
-/// the wire counts as failed and its loop opens a new connection.
+/// connection and waiting for its answer before sending the next. `request` is given the
+/// target, the loop's index, the run's sequence number and the connection. A request that
+/// fails on the wire counts as failed and its loop opens a new connection.
 async fn drive<F, Fut>(target: &Rc<Target>, args: &Args, request: F) -> anyhow::Result<Measurement>
 where
     F: Fn(Rc<Target>, usize, u64, SendRequest<Full<Bytes>>) -> Fut + 'static,
