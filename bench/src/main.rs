@@ -10,20 +10,17 @@
 //! reports them and exits 1, so a fast but wrong server cannot post a good number.
 //!
 //! The client shares the machine with the server it measures, so it spends as little CPU
-//! as it can: one thread, and one HTTP/1.1 connection per loop driven by hyper directly
-//! (no pool, no redirect handling), so that the figures are the server's.
+//! as it can: one thread, and one keep-alive HTTP/1.1 connection per loop on which it writes
+//! each request as bytes and reads each answer with `httparse` (no pool, no redirects, no
+//! per-connection task), so that the figures are the server's.
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use http_body_util::{BodyExt as _, Full};
-use hyper::body::Bytes;
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper::{Method, Request, StatusCode, Uri, header};
-use hyper_util::rt::TokioIo;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,7 +100,7 @@ struct Target {
 
 impl Target {
     fn parse(url: &str, token: &str) -> anyhow::Result<Target> {
-        let uri: Uri = url
+        let uri: http::Uri = url
             .parse()
             .with_context(|| format!("`{url}` is not a URL"))?;
         if uri.scheme_str() != Some("http") {
@@ -123,43 +120,133 @@ impl Target {
         })
     }
 
-    /// Opens one keep-alive HTTP/1.1 connection; its driver runs as a task of its own.
-    async fn connect(&self) -> anyhow::Result<SendRequest<Full<Bytes>>> {
+    /// Opens one keep-alive HTTP/1.1 connection.
+    async fn connect(&self) -> anyhow::Result<Connection> {
         let stream = TcpStream::connect(&self.authority)
             .await
             .with_context(|| format!("connecting to {}", self.authority))?;
         stream.set_nodelay(true)?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-        tokio::task::spawn_local(async move {
-            if let Err(err) = connection.await {
-                eprintln!("connection closed: {err}");
+        Ok(Connection {
+            stream,
+            received: Vec::with_capacity(16 * 1024),
+            closing: false,
+        })
+    }
+
+    /// `POST /Users` creating the user `user_name`.
+    fn create_request(&self, user_name: &str) -> Vec<u8> {
+        let body = user_body(user_name).to_string();
+        format!(
+            "POST {}/Users HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\n\
+             Content-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.base_path,
+            self.authority,
+            self.authorization,
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    /// `GET /Users?filter=userName eq "user_name"`.
+    fn lookup_request(&self, user_name: &str) -> Vec<u8> {
+        format!(
+            "GET {}/Users?filter=userName%20eq%20%22{}%22 HTTP/1.1\r\nHost: {}\r\n\
+             Authorization: {}\r\n\r\n",
+            self.base_path,
+            utf8_percent_encode(user_name, ESCAPED),
+            self.authority,
+            self.authorization
+        )
+        .into_bytes()
+    }
+}
+
+/// One keep-alive connection and the bytes read from it that are not yet an answer.
+struct Connection {
+    stream: TcpStream,
+    received: Vec<u8>,
+    /// The last answer said `Connection: close`: the next request needs a new connection.
+    closing: bool,
+}
+
+/// An answer: its status and body.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Connection {
+    /// Sends `request` and reads its whole answer. An answer without a `Content-Length` (the
+    /// SCIM answers measured here all have one) is an error, and the loop reconnects.
+    async fn exchange(&mut self, request: &[u8]) -> anyhow::Result<Answer> {
+        self.stream.write_all(request).await?;
+        loop {
+            if let Some(head) = parse_head(&self.received)? {
+                let Head {
+                    length: head_length,
+                    status,
+                    body_length,
+                    closing,
+                } = head;
+                self.closing = closing;
+                let end = head_length + body_length;
+                while self.received.len() < end {
+                    self.read_more().await?;
+                }
+                let body = self
+                    .received
+                    .get(head_length..end)
+                    .unwrap_or_default()
+                    .to_vec();
+                self.received.drain(..end);
+                return Ok(Answer { status, body });
             }
-        });
-        Ok(sender)
+            self.read_more().await?;
+        }
     }
 
-    fn create_request(&self, user_name: &str) -> anyhow::Result<Request<Full<Bytes>>> {
-        Ok(Request::builder()
-            .method(Method::POST)
-            .uri(format!("{}/Users", self.base_path))
-            .header(header::HOST, &self.authority)
-            .header(header::AUTHORIZATION, &self.authorization)
-            .header(header::CONTENT_TYPE, "application/scim+json")
-            .body(Full::new(Bytes::from(user_body(user_name).to_string())))?)
+    async fn read_more(&mut self) -> anyhow::Result<()> {
+        if self.stream.read_buf(&mut self.received).await? == 0 {
+            bail!("the server closed the connection");
+        }
+        Ok(())
     }
+}
 
-    fn lookup_request(&self, user_name: &str) -> anyhow::Result<Request<Full<Bytes>>> {
-        Ok(Request::builder()
-            .method(Method::GET)
-            .uri(format!(
-                "{}/Users?filter=userName%20eq%20%22{}%22",
-                self.base_path,
-                utf8_percent_encode(user_name, ESCAPED)
-            ))
-            .header(header::HOST, &self.authority)
-            .header(header::AUTHORIZATION, &self.authorization)
-            .body(Full::new(Bytes::new()))?)
+/// The head of an answer.
+#[derive(Debug, PartialEq, Eq)]
+struct Head {
+    /// Its length in bytes, up to the body.
+    length: usize,
+    status: u16,
+    /// The body's `Content-Length`.
+    body_length: usize,
+    /// Whether it says `Connection: close`.
+    closing: bool,
+}
+
+/// The head of the answer at the start of `received`, once it is all there.
+fn parse_head(received: &[u8]) -> anyhow::Result<Option<Head>> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    let httparse::Status::Complete(head_length) = response.parse(received)? else {
+        return Ok(None);
+    };
+    let mut body_length = None;
+    let mut closing = false;
+    for header in response.headers.iter() {
+        if header.name.eq_ignore_ascii_case("content-length") {
+            body_length = Some(std::str::from_utf8(header.value)?.trim().parse::<usize>()?);
+        } else if header.name.eq_ignore_ascii_case("connection") {
+            closing |= header.value.eq_ignore_ascii_case(b"close");
+        }
     }
+    Ok(Some(Head {
+        length: head_length,
+        status: response.code.context("an answer without a status")?,
+        body_length: body_length.context("an answer without Content-Length")?,
+        closing,
+    }))
 }
 
 /// What a query value escapes: everything but RFC 3986's unreserved characters (§2.3).
@@ -206,18 +293,6 @@ fn user_body(user_name: &str) -> serde_json::Value {
     })
 }
 
-/// Sends `request` and reads the whole answer: its status and body.
-async fn exchange(
-    sender: &mut SendRequest<Full<Bytes>>,
-    request: Request<Full<Bytes>>,
-) -> anyhow::Result<(StatusCode, Bytes)> {
-    sender.ready().await?;
-    let response = sender.send_request(request).await?;
-    let status = response.status();
-    let body = response.into_body().collect().await?.to_bytes();
-    Ok((status, body))
-}
-
 /// Whether a lookup's answer is the one user named `user_name`.
 fn finds_exactly(body: &[u8], user_name: &str) -> bool {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(body) else {
@@ -230,10 +305,12 @@ async fn run_creates(target: &Rc<Target>, args: &Args, run_id: u32) -> anyhow::R
     drive(
         target,
         args,
-        move |target, loop_index, n, mut sender| async move {
+        move |target, loop_index, n, mut connection| async move {
             let user_name = format!("create-{run_id}-{loop_index}-{n}@load.test");
-            let (status, _) = exchange(&mut sender, target.create_request(&user_name)?).await?;
-            Ok((status == StatusCode::CREATED, sender))
+            let answer = connection
+                .exchange(&target.create_request(&user_name))
+                .await?;
+            Ok((answer.status == 201, connection))
         },
     )
     .await
@@ -245,27 +322,28 @@ async fn run_lookups(target: &Rc<Target>, args: &Args, run_id: u32) -> anyhow::R
             .map(|i| format!("lookup-{run_id}-{i}@load.test"))
             .collect(),
     );
-    let mut sender = target.connect().await?;
+    let mut connection = target.connect().await?;
     for name in names.iter() {
-        let (status, _) = exchange(&mut sender, target.create_request(name)?)
+        let answer = connection
+            .exchange(&target.create_request(name))
             .await
             .context("creating the lookup users")?;
-        if status != StatusCode::CREATED {
-            bail!("creating lookup user {name}: HTTP {status}");
+        if answer.status != 201 {
+            bail!("creating lookup user {name}: HTTP {}", answer.status);
         }
     }
-    drop(sender);
-    drive(target, args, move |target, _, n, mut sender| {
+    drop(connection);
+    drive(target, args, move |target, _, n, mut connection| {
         let names = Rc::clone(&names);
         async move {
             let spread = n.wrapping_mul(7919) % names.len().max(1) as u64;
             let Some(name) = names.get(spread as usize) else {
-                return Ok((false, sender));
+                return Ok((false, connection));
             };
-            let (status, body) = exchange(&mut sender, target.lookup_request(name)?).await?;
+            let answer = connection.exchange(&target.lookup_request(name)).await?;
             Ok((
-                status == StatusCode::OK && finds_exactly(&body, name),
-                sender,
+                answer.status == 200 && finds_exactly(&answer.body, name),
+                connection,
             ))
         }
     })
@@ -274,7 +352,7 @@ async fn run_lookups(target: &Rc<Target>, args: &Args, run_id: u32) -> anyhow::R
 
 /// What one request of a loop gives back: whether the server's answer was correct, and the
 /// connection, for the loop's next request.
-type Answered = anyhow::Result<(bool, SendRequest<Full<Bytes>>)>;
+type Answered = anyhow::Result<(bool, Connection)>;
 
 /// Runs `args.connections` loops of `request` for `args.seconds`, each on its own
 /// connection and waiting for its answer before sending the next. `request` is given the
@@ -282,45 +360,43 @@ type Answered = anyhow::Result<(bool, SendRequest<Full<Bytes>>)>;
 /// fails on the wire counts as failed and its loop opens a new connection.
 async fn drive<F, Fut>(target: &Rc<Target>, args: &Args, request: F) -> anyhow::Result<Measurement>
 where
-    F: Fn(Rc<Target>, usize, u64, SendRequest<Full<Bytes>>) -> Fut + 'static,
+    F: Fn(Rc<Target>, usize, u64, Connection) -> Fut + 'static,
     Fut: Future<Output = Answered> + 'static,
 {
-    let mut senders = Vec::with_capacity(args.connections);
+    let mut connections = Vec::with_capacity(args.connections);
     for _ in 0..args.connections {
-        senders.push(target.connect().await?);
+        connections.push(target.connect().await?);
     }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.seconds);
     let request = Rc::new(request);
     let sequence = Rc::new(Cell::new(0u64));
-    let loops: Vec<_> = senders
+    let loops: Vec<_> = connections
         .into_iter()
         .enumerate()
-        .map(|(loop_index, sender)| {
+        .map(|(loop_index, connection)| {
             let (target, request, sequence) =
                 (Rc::clone(target), Rc::clone(&request), Rc::clone(&sequence));
             tokio::task::spawn_local(async move {
                 let mut latencies = Vec::new();
                 let mut failures = 0u64;
-                let mut connection = Some(sender);
+                let mut connection = Some(connection);
                 while Instant::now() < deadline {
                     let n = sequence.get();
                     sequence.set(n + 1);
                     let sent = Instant::now();
-                    let sender = match connection.take() {
-                        Some(sender) => Ok(sender),
+                    let open = match connection.take() {
+                        Some(open) => Ok(open),
                         None => target.connect().await,
                     };
-                    match sender {
-                        Ok(sender) => {
-                            match request(Rc::clone(&target), loop_index, n, sender).await {
-                                Ok((correct, sender)) => {
-                                    failures += u64::from(!correct);
-                                    connection = Some(sender);
-                                }
-                                Err(_) => failures += 1,
+                    match open {
+                        Ok(open) => match request(Rc::clone(&target), loop_index, n, open).await {
+                            Ok((correct, open)) => {
+                                failures += u64::from(!correct);
+                                connection = (!open.closing).then_some(open);
                             }
-                        }
+                            Err(_) => failures += 1,
+                        },
                         Err(_) => failures += 1,
                     }
                     latencies.push(sent.elapsed().as_micros() as u64);
@@ -343,4 +419,90 @@ where
     }
     measurement.elapsed = started.elapsed();
     Ok(measurement)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    const CREATED: &[u8] = b"HTTP/1.1 201 Created\r\ncontent-type: application/scim+json\r\n\
+        content-length: 2\r\n\r\n{}";
+
+    #[test]
+    fn a_head_is_read_once_it_is_complete() {
+        assert!(
+            parse_head(b"HTTP/1.1 201 Created\r\ncontent-le")
+                .unwrap()
+                .is_none()
+        );
+        let head = Head {
+            length: CREATED.len() - 2,
+            status: 201,
+            body_length: 2,
+            closing: false,
+        };
+        assert_eq!(parse_head(CREATED).unwrap(), Some(head));
+        let closing = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nConnection: Close\r\n\r\n";
+        let head = parse_head(closing).unwrap().unwrap();
+        assert!(head.closing && head.status == 400);
+    }
+
+    #[test]
+    fn an_answer_without_a_length_or_a_status_is_an_error() {
+        let chunked = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+        assert!(parse_head(chunked).is_err());
+        assert!(parse_head(b"HTTP/1.1 2x0 OK\r\n\r\n").is_err());
+    }
+
+    #[tokio::test]
+    async fn answers_split_across_reads_or_sharing_one_are_each_read_whole() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).await.unwrap();
+            let (head, body) = CREATED.split_at(20);
+            stream.write_all(head).await.unwrap();
+            stream.flush().await.unwrap();
+            tokio::task::yield_now().await;
+            stream.write_all(body).await.unwrap();
+            let _ = stream.read(&mut request).await.unwrap();
+            let mut two = CREATED.to_vec();
+            two.extend_from_slice(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n[1]");
+            stream.write_all(&two).await.unwrap();
+        });
+        let target = Target::parse(&format!("http://{address}/scim/v2"), "token").unwrap();
+        let mut connection = target.connect().await.unwrap();
+        let first = connection
+            .exchange(b"GET / HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!((first.status, first.body.as_slice()), (201, &b"{}"[..]));
+        let second = connection
+            .exchange(b"GET / HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!((second.status, second.body.as_slice()), (201, &b"{}"[..]));
+        let third = connection.exchange(b"").await.unwrap();
+        assert_eq!((third.status, third.body.as_slice()), (200, &b"[1]"[..]));
+        server.await.unwrap();
+    }
+
+    #[test]
+    fn requests_carry_the_target_path_token_and_an_escaped_filter() {
+        let target = Target::parse("http://127.0.0.1:9/scim/v2/", "secret").unwrap();
+        let lookup = String::from_utf8(target.lookup_request("a b@x.test")).unwrap();
+        assert!(lookup.starts_with(
+            "GET /scim/v2/Users?filter=userName%20eq%20%22a%20b%40x.test%22 HTTP/1.1\r\n"
+        ));
+        assert!(lookup.contains("\r\nAuthorization: Bearer secret\r\n"));
+        let create = String::from_utf8(target.create_request("u@x.test")).unwrap();
+        let (head, body) = create.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("POST /scim/v2/Users HTTP/1.1\r\n"));
+        assert!(head.ends_with(&format!("Content-Length: {}", body.len())));
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["userName"], "u@x.test");
+    }
 }
