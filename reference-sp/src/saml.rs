@@ -382,7 +382,7 @@ enum Refusal {
          or expired)"
     )]
     UnknownInResponseTo { id: String, request: &'static str },
-    #[error("InResponseTo {id} answers {request} of connection `{issued}`, not `{used}`")]
+    #[error("InResponseTo {id} names the {request} sent for connection `{issued}`, not `{used}`")]
     WrongConnection {
         id: String,
         request: &'static str,
@@ -769,8 +769,39 @@ fn consume(
     })
 }
 
-/// Takes the pending AuthnRequest `id` (used once, whatever happens next) and checks it was
-/// sent for `connection` with this RelayState.
+/// Takes the request `id` out of `pending` (each is answered once, whatever happens next)
+/// and checks that it was sent less than [`PENDING_LIFETIME`] ago for `connection`; `request`
+/// names its kind in the refusals, `sent_for` reads when and for which connection it was sent.
+fn take_pending<P>(
+    pending: &Mutex<HashMap<String, P>>,
+    (id, request): (&str, &'static str),
+    connection: &SamlConnection,
+    now: DateTime<Utc>,
+    sent_for: fn(&P) -> (DateTime<Utc>, &str),
+) -> Result<P, Refusal> {
+    let taken = pending
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(id)
+        .filter(|taken| now - sent_for(taken).0 < PENDING_LIFETIME)
+        .ok_or_else(|| Refusal::UnknownInResponseTo {
+            id: id.to_owned(),
+            request,
+        })?;
+    let issued = sent_for(&taken).1;
+    if issued != connection.id {
+        return Err(Refusal::WrongConnection {
+            id: id.to_owned(),
+            request,
+            issued: issued.to_owned(),
+            used: connection.id.clone(),
+        });
+    }
+    Ok(taken)
+}
+
+/// Takes the pending AuthnRequest `id` (see [`take_pending`]) and checks it was sent with this
+/// RelayState.
 fn check_pending(
     saml: &Saml,
     connection: &SamlConnection,
@@ -778,25 +809,13 @@ fn check_pending(
     relay_state: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), Refusal> {
-    let pending = saml
-        .0
-        .pending
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(id)
-        .filter(|pending| now - pending.sent < PENDING_LIFETIME)
-        .ok_or_else(|| Refusal::UnknownInResponseTo {
-            id: id.to_owned(),
-            request: "AuthnRequest",
-        })?;
-    if pending.connection != connection.id {
-        return Err(Refusal::WrongConnection {
-            id: id.to_owned(),
-            request: "an AuthnRequest",
-            issued: pending.connection,
-            used: connection.id.clone(),
-        });
-    }
+    let pending = take_pending(
+        &saml.0.pending,
+        (id, "AuthnRequest"),
+        connection,
+        now,
+        |pending| (pending.sent, &pending.connection),
+    )?;
     let same = relay_state.is_some_and(|posted| {
         bool::from(subtle::ConstantTimeEq::ct_eq(
             posted.as_bytes(),

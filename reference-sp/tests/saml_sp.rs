@@ -806,7 +806,7 @@ async fn destination_and_in_response_to_are_enforced() {
     let xml = sign(response(&asserted), Signed::Assertion, &KEY);
     assert_refused(
         post(&sp, "acme", &xml, Some(&started.relay_state)).await,
-        "answers an AuthnRequest of connection `globex`, not `acme`",
+        "names the AuthnRequest sent for connection `globex`, not `acme`",
     )
     .await;
     sp.shutdown().await;

@@ -5,7 +5,7 @@
 use super::scan::{attribute, scan};
 use super::{
     ASSERTION_NS, PENDING_LIFETIME, PROTOCOL_NS, PendingLogout, Refusal, SUCCESS, Saml,
-    SamlConnection, deflate_base64, message_id, redirect, status_refusal,
+    SamlConnection, deflate_base64, message_id, redirect, status_refusal, take_pending,
 };
 use crate::sso::{Session, random_token};
 use axum::extract::{Path, Query, RawQuery, State};
@@ -160,26 +160,13 @@ fn finish_logout(
         .in_response_to
         .as_deref()
         .ok_or_else(|| Refusal::Logout("the LogoutResponse has no InResponseTo".into()))?;
-    // The request is used once, whatever happens next.
-    let pending = saml
-        .0
-        .logouts
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(id)
-        .filter(|pending| now - pending.sent < PENDING_LIFETIME)
-        .ok_or_else(|| Refusal::UnknownInResponseTo {
-            id: id.to_owned(),
-            request: "LogoutRequest",
-        })?;
-    if pending.connection != connection.id {
-        return Err(Refusal::WrongConnection {
-            id: id.to_owned(),
-            request: "a LogoutRequest",
-            issued: pending.connection,
-            used: connection.id.clone(),
-        });
-    }
+    take_pending(
+        &saml.0.logouts,
+        (id, "LogoutRequest"),
+        connection,
+        now,
+        |pending| (pending.sent, &pending.connection),
+    )?;
     let status = response
         .status
         .as_ref()
