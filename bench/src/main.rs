@@ -241,10 +241,16 @@ fn parse_head(received: &[u8]) -> anyhow::Result<Option<Head>> {
             closing |= header.value.eq_ignore_ascii_case(b"close");
         }
     }
+    let status = response.code.context("an answer without a status")?;
+    // RFC 9110 §6.4.1: a 204 or 304 answer ends with its head.
+    let body_length = match status {
+        204 | 304 => 0,
+        _ => body_length.context("an answer without Content-Length")?,
+    };
     Ok(Some(Head {
         length: head_length,
-        status: response.code.context("an answer without a status")?,
-        body_length: body_length.context("an answer without Content-Length")?,
+        status,
+        body_length,
         closing,
     }))
 }
@@ -446,6 +452,8 @@ mod tests {
         let closing = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nConnection: Close\r\n\r\n";
         let head = parse_head(closing).unwrap().unwrap();
         assert!(head.closing && head.status == 400);
+        let no_content = b"HTTP/1.1 204 No Content\r\n\r\n";
+        assert_eq!(parse_head(no_content).unwrap().unwrap().body_length, 0);
     }
 
     #[test]
