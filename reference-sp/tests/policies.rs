@@ -5,17 +5,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod saml_support;
+
+use saml_support::{
+    IdpKey, accepted, assert_refused, browser, generate_key, location, post, start_sp, whoami,
+};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{Duration, Utc};
 use idpsim_reference_sp::{
-    DatabaseLocation, DeletionPolicy, IdpInitiatedPolicy, MatchingStrategy, RunningSp,
-    SamlConnection, SpConfig, SpError, Team,
+    DeletionPolicy, IdpInitiatedPolicy, MatchingStrategy, RunningSp, SamlConnection, SpError, Team,
 };
-use reqwest::redirect::Policy;
 use reqwest::{Method, StatusCode};
 use samael::attribute::{Attribute, AttributeValue};
-use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
+use samael::crypto::{Crypto, CryptoProvider};
 use samael::schema::{
     Assertion, AttributeStatement, AudienceRestriction, AuthnContext, AuthnContextClassRef,
     AuthnRequest, AuthnStatement, Conditions, Issuer, Response, Status, StatusCode as SamlStatus,
@@ -42,34 +46,8 @@ const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-/// The test IdP's signing key and its self-signed certificate.
-struct IdpKey {
-    key_der: Vec<u8>,
-    cert: CertificateDer,
-    cert_pem: String,
-}
-
-static KEY: LazyLock<IdpKey> = LazyLock::new(|| {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-    let params = rcgen::CertificateParams::new(vec!["idp.test".to_owned()]).unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    IdpKey {
-        key_der: key.serialize_der(),
-        cert: CertificateDer::from(cert.der().to_vec()),
-        cert_pem: cert.pem(),
-    }
-});
-
-async fn start_sp() -> RunningSp {
-    RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseLocation::Temporary,
-        bootstrap_token: None,
-        admin_key: None,
-    })
-    .await
-    .unwrap()
-}
+/// The test IdP's signing key.
+static KEY: LazyLock<IdpKey> = LazyLock::new(generate_key);
 
 /// A SAML connection whose `email` claim is Entra's email attribute and whose `groups` claim
 /// is `memberOf`.
@@ -98,22 +76,6 @@ fn connection(
 /// Adds `connection` to the SP.
 async fn add(sp: &RunningSp, connection: SamlConnection) {
     sp.add_saml_connection(connection).await.unwrap();
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    assert!(
-        response.status().is_redirection(),
-        "expected a redirect, got {}",
-        response.status()
-    );
-    response.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// The query parameter `name` of `url`.
@@ -280,47 +242,11 @@ fn signed_response(
     Crypto::sign_xml(response.to_string().unwrap(), &KEY.key_der).unwrap()
 }
 
-/// Posts `xml` to the connection's ACS as the browser would.
-async fn post(
-    sp: &RunningSp,
-    connection: &str,
-    xml: &str,
-    relay_state: Option<&str>,
-) -> reqwest::Response {
-    let mut form = vec![("SAMLResponse", STANDARD.encode(xml))];
-    if let Some(relay_state) = relay_state {
-        form.push(("RelayState", relay_state.to_owned()));
-    }
-    browser()
-        .post(sp.saml_acs_url(connection))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// `person` signs in at `connection`, SP-initiated; the SP's answer to the IdP's response.
 async fn sign_in(sp: &RunningSp, connection: &str, person: &Person) -> reqwest::Response {
     let started = begin_at(&format!("{}/sso/saml/{connection}/login", sp.origin())).await;
     let xml = signed_response(sp, connection, person, Some(&started.request.id));
     post(sp, connection, &xml, Some(&started.relay_state)).await
-}
-
-/// The session cookie of an accepted sign-in.
-fn accepted(response: &reqwest::Response) -> String {
-    assert_eq!(location(response), "/whoami");
-    let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
-    set_cookie.split(';').next().unwrap().to_owned()
-}
-
-async fn whoami(sp: &RunningSp, cookie: &str) -> (StatusCode, Value) {
-    let response = browser()
-        .get(format!("{}/whoami", sp.origin()))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.json().await.unwrap())
 }
 
 /// `person` signs in at `connection` and is let in; their session.
@@ -336,15 +262,6 @@ async fn signed_in(sp: &RunningSp, connection: &str, person: &Person) -> Value {
     let (status, session) = whoami(sp, &accepted(&answer)).await;
     assert_eq!(status, StatusCode::OK, "{session}");
     session
-}
-
-/// Asserts a 401 whose reason contains `reason`.
-async fn assert_refused(response: reqwest::Response, reason: &str) {
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert!(body.starts_with("Sign-in refused: "), "{body}");
-    assert!(body.contains(reason), "expected {reason:?}, got: {body}");
 }
 
 /// A SCIM request with `token`; the status and the body (`null` when empty).

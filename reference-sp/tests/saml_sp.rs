@@ -5,19 +5,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod saml_support;
+
+use saml_support::{
+    IdpKey, accepted, assert_refused, browser, generate_key, location, post, start_sp, whoami,
+};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use idpsim_reference_sp::{
-    DatabaseLocation, IdpInitiatedPolicy, MatchingStrategy, RunningSp, SamlConnection,
-    SamlConnectionError, SpConfig, SpError,
+    IdpInitiatedPolicy, MatchingStrategy, RunningSp, SamlConnection, SamlConnectionError, SpError,
 };
 use quick_xml::XmlVersion;
 use quick_xml::events::Event as XmlEvent;
 use reqwest::StatusCode;
-use reqwest::redirect::Policy;
 use samael::attribute::{Attribute, AttributeValue};
-use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
+use samael::crypto::{Crypto, CryptoProvider};
 use samael::metadata::{EntityDescriptor, HTTP_POST_BINDING, HTTP_REDIRECT_BINDING};
 use samael::schema::{
     Assertion, AttributeStatement, AudienceRestriction, AuthnContext, AuthnContextClassRef,
@@ -41,37 +45,8 @@ const EMAIL: &str = "adele.vance@acme.test";
 const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 
-/// An IdP signing key and its self-signed certificate.
-struct IdpKey {
-    key_der: Vec<u8>,
-    cert: CertificateDer,
-    cert_pem: String,
-}
-
-fn generate_key() -> IdpKey {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-    let params = rcgen::CertificateParams::new(vec!["idp.test".to_owned()]).unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    IdpKey {
-        key_der: key.serialize_der(),
-        cert: CertificateDer::from(cert.der().to_vec()),
-        cert_pem: cert.pem(),
-    }
-}
-
 static KEY: LazyLock<IdpKey> = LazyLock::new(generate_key);
 static OTHER_KEY: LazyLock<IdpKey> = LazyLock::new(generate_key);
-
-async fn start_sp() -> RunningSp {
-    RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseLocation::Temporary,
-        bootstrap_token: None,
-        admin_key: None,
-    })
-    .await
-    .unwrap()
-}
 
 fn connection(id: &str, organization: Option<String>, idp_initiated: bool) -> SamlConnection {
     SamlConnection {
@@ -98,22 +73,6 @@ async fn sp_with_connection() -> RunningSp {
         .await
         .unwrap();
     sp
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    assert!(
-        response.status().is_redirection(),
-        "expected a redirect, got {}",
-        response.status()
-    );
-    response.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// A started SP-initiated sign-in: the AuthnRequest the SP sent and its RelayState.
@@ -337,60 +296,6 @@ fn sign(mut response: Response, signed: Signed, key: &IdpKey) -> String {
         xml = Crypto::sign_xml(&xml, &key.key_der).unwrap();
     }
     xml
-}
-
-/// Posts `xml` to the connection's ACS as the browser would.
-async fn post(
-    sp: &RunningSp,
-    connection: &str,
-    xml: &str,
-    relay_state: Option<&str>,
-) -> reqwest::Response {
-    let mut form = vec![("SAMLResponse", STANDARD.encode(xml))];
-    if let Some(relay_state) = relay_state {
-        form.push(("RelayState", relay_state.to_owned()));
-    }
-    browser()
-        .post(sp.saml_acs_url(connection))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// The session cookie of an accepted response (after checking its attributes).
-fn accepted(response: &reqwest::Response) -> String {
-    assert_eq!(location(response), "/whoami");
-    let set_cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
-    assert!(set_cookie.contains("SameSite=Lax"), "{set_cookie}");
-    set_cookie.split(';').next().unwrap().to_owned()
-}
-
-async fn whoami(sp: &RunningSp, cookie: &str) -> (StatusCode, Value) {
-    let response = browser()
-        .get(format!("{}/whoami", sp.origin()))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.json().await.unwrap())
-}
-
-/// Asserts a 401 whose reason contains `reason`; returns the body.
-async fn assert_refused(response: reqwest::Response, reason: &str) -> String {
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert!(
-        body.contains(reason),
-        "expected the reason {reason:?}, got: {body}"
-    );
-    assert!(body.starts_with("Sign-in refused: "), "{body}");
-    body
 }
 
 /// Starts a sign-in at `acme`, lets `change` alter the IdP's answer, signs it as asked and
