@@ -543,20 +543,12 @@ fn start_login(
             pairs.append_pair("login_hint", hint);
         }
     }
-    let mut pending = saml
-        .0
-        .pending
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    pending.retain(|_, request| now - request.sent < PENDING_LIFETIME);
-    pending.insert(
-        id,
-        PendingRequest {
-            connection: connection.id.clone(),
-            relay_state,
-            sent: now,
-        },
-    );
+    let request = PendingRequest {
+        connection: connection.id.clone(),
+        relay_state,
+        sent: now,
+    };
+    record_pending(&saml.0.pending, id, request, now, |request| request.sent);
     Ok(url.to_string())
 }
 
@@ -767,6 +759,20 @@ fn consume(
         organization: connection.organization.clone(),
         matching: connection.matching,
     })
+}
+
+/// Records `request`, sent `now` with the ID `id`, as awaiting the IdP's answer, and forgets
+/// the requests older than [`PENDING_LIFETIME`] (`sent` reads when one was sent).
+fn record_pending<P>(
+    pending: &Mutex<HashMap<String, P>>,
+    id: String,
+    request: P,
+    now: DateTime<Utc>,
+    sent: fn(&P) -> DateTime<Utc>,
+) {
+    let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
+    pending.retain(|_, waiting| now - sent(waiting) < PENDING_LIFETIME);
+    pending.insert(id, request);
 }
 
 /// Takes the request `id` out of `pending` (each is answered once, whatever happens next)

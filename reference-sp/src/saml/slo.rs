@@ -4,8 +4,8 @@
 
 use super::scan::{attribute, scan};
 use super::{
-    ASSERTION_NS, PENDING_LIFETIME, PROTOCOL_NS, PendingLogout, Refusal, SUCCESS, Saml,
-    SamlConnection, deflate_base64, message_id, redirect, status_refusal, take_pending,
+    ASSERTION_NS, PROTOCOL_NS, PendingLogout, Refusal, SUCCESS, Saml, SamlConnection,
+    deflate_base64, message_id, record_pending, redirect, status_refusal, take_pending,
 };
 use crate::sso::{Session, random_token};
 use axum::extract::{Path, Query, RawQuery, State};
@@ -20,7 +20,6 @@ use quick_xml::{NsReader, Writer};
 use samael::schema::LogoutResponse;
 use serde_json::Value;
 use std::io::Read as _;
-use std::sync::PoisonError;
 
 /// The most a message of the HTTP-Redirect binding may inflate to.
 const MAX_INFLATED: usize = 256 * 1024;
@@ -115,19 +114,11 @@ pub(super) fn start_logout(saml: &Saml, session: &Session, now: DateTime<Utc>) -
     .and_then(|xml| redirect_binding_url(idp_slo_url, "SAMLRequest", &xml, Some(&random_token())));
     match made {
         Ok(url) => {
-            let mut logouts = saml
-                .0
-                .logouts
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            logouts.retain(|_, logout| now - logout.sent < PENDING_LIFETIME);
-            logouts.insert(
-                id,
-                PendingLogout {
-                    connection: connection.id.clone(),
-                    sent: now,
-                },
-            );
+            let logout = PendingLogout {
+                connection: connection.id.clone(),
+                sent: now,
+            };
+            record_pending(&saml.0.logouts, id, logout, now, |logout| logout.sent);
             Some(url)
         }
         Err(refusal) => {
