@@ -16,7 +16,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use idpsim_scim::uri::encode_component;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -153,7 +153,7 @@ impl Target {
             "GET {}/Users?filter=userName%20eq%20%22{}%22 HTTP/1.1\r\nHost: {}\r\n\
              Authorization: {}\r\n\r\n",
             self.base_path,
-            utf8_percent_encode(user_name, ESCAPED),
+            encode_component(user_name),
             self.authority,
             self.authorization
         )
@@ -254,13 +254,6 @@ fn parse_head(received: &[u8]) -> anyhow::Result<Option<Head>> {
         closing,
     }))
 }
-
-/// What a query value escapes: everything but RFC 3986's unreserved characters (§2.3).
-const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();

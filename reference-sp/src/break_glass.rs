@@ -28,7 +28,7 @@ use argon2::password_hash::{
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use idpsim_scim::uri::encode_component;
 use sqlx::Row as _;
 use sqlx::sqlite::SqlitePool;
 
@@ -314,17 +314,6 @@ fn form_page(
         username = escape(username),
     );
     (status, page("Sign in", &body)).into_response()
-}
-
-/// `text` percent-encoded for a query parameter value (everything but RFC 3986's unreserved
-/// characters).
-fn encode_component(text: &str) -> String {
-    const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    utf8_percent_encode(text, ESCAPED).to_string()
 }
 
 /// `POST /login`: a break-glass sign-in with `?noLoginRedirect`, else to SSO.

@@ -28,6 +28,7 @@ pub mod projection;
 pub mod resource;
 pub mod schema;
 pub mod sort;
+pub mod uri;
 
 pub use error::{ScimError, ScimResult};
 pub use patch::{PatchOp, PatchOperation, PatchPath, PatchRequest, apply_patch};

@@ -10,7 +10,7 @@ use crate::persona::{
 };
 use idpsim_scim::filter::CompValue;
 use idpsim_scim::patch::PATCH_OP_SCHEMA;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use idpsim_scim::uri::encode_component;
 use serde_json::{Map, Value, json};
 
 /// An HTTP method the provisioning client sends.
@@ -148,22 +148,15 @@ pub fn list(resource: &str, count: u32) -> ScimRequest {
 
 /// `GET /{resource}/{id}`.
 pub fn get(resource: &str, id: &str) -> ScimRequest {
-    ScimRequest::new(Method::Get, format!("/{resource}/{}", path_segment(id)))
+    ScimRequest::new(Method::Get, format!("/{resource}/{}", encode_component(id)))
 }
 
 /// `DELETE /{resource}/{id}`.
 pub fn delete(resource: &str, id: &str) -> ScimRequest {
-    ScimRequest::new(Method::Delete, format!("/{resource}/{}", path_segment(id)))
-}
-
-/// `id` percent-encoded as a path segment (everything but RFC 3986's unreserved characters).
-fn path_segment(id: &str) -> String {
-    const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    utf8_percent_encode(id, ESCAPED).to_string()
+    ScimRequest::new(
+        Method::Delete,
+        format!("/{resource}/{}", encode_component(id)),
+    )
 }
 
 /// The body of a user create: the persona's schemas, the mapped values (references are
@@ -244,7 +237,7 @@ pub fn user_profile_patch(
         operations.push(json!({ "op": op_name(dialect, Op::Replace), "value": folded }));
     }
     (!operations.is_empty())
-        .then(|| patch_request(format!("/Users/{}", path_segment(id)), operations))
+        .then(|| patch_request(format!("/Users/{}", encode_component(id)), operations))
 }
 
 /// The status change to `active` by PATCH (personas.md §6.4, "deactivation"): with a path
@@ -257,7 +250,7 @@ pub fn status_patch(dialect: &ScimDialect, id: &str, active: bool) -> ScimReques
         }
         _ => json!({ "op": op_name(dialect, Op::Replace), "path": "active", "value": value }),
     };
-    patch_request(format!("/Users/{}", path_segment(id)), vec![operation])
+    patch_request(format!("/Users/{}", encode_component(id)), vec![operation])
 }
 
 /// A PUT of `fetched` (the resource as the target returned it) with the changes from
@@ -281,7 +274,7 @@ pub fn user_put(
             _ => {}
         }
     }
-    ScimRequest::new(Method::Put, format!("/Users/{}", path_segment(id)))
+    ScimRequest::new(Method::Put, format!("/Users/{}", encode_component(id)))
         .with_body(Value::Object(body))
 }
 
@@ -327,7 +320,7 @@ pub fn group_patches(
     added: &[Member],
     removed: &[Member],
 ) -> Vec<ScimRequest> {
-    let path = format!("/Groups/{}", path_segment(id));
+    let path = format!("/Groups/{}", encode_component(id));
     let batch = usize::try_from(dialect.member_batch_size.value.max(1)).unwrap_or(usize::MAX);
     let rename_operation = |name: &str| match dialect.group_rename.value {
         GroupRename::Path => {
@@ -407,7 +400,7 @@ pub fn group_put(
                 .collect(),
         ),
     );
-    ScimRequest::new(Method::Put, format!("/Groups/{}", path_segment(id)))
+    ScimRequest::new(Method::Put, format!("/Groups/{}", encode_component(id)))
         .with_body(Value::Object(body))
 }
 
