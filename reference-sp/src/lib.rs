@@ -53,7 +53,7 @@ pub use webhooks::{
     USER_UPDATED, WEBHOOK_EVENT_TYPES, WebhookEndpoint, WebhookError, verify_webhook,
 };
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use store::{Store, WriterTask};
@@ -83,6 +83,19 @@ pub struct SpConfig {
     /// The key the admin API (`/admin/v1`) requires as `Authorization: Bearer <key>`; a random
     /// one is made when `None` (see [`RunningSp::admin_key`]).
     pub admin_key: Option<String>,
+}
+
+impl SpConfig {
+    /// An SP for one run: a free port on 127.0.0.1, a temporary database, a random token for
+    /// the default organization and a random admin key (override fields with `..`).
+    pub fn ephemeral() -> SpConfig {
+        SpConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            database: DatabaseLocation::Temporary,
+            bootstrap_token: None,
+            admin_key: None,
+        }
+    }
 }
 
 /// A running SP. Stop it with [`RunningSp::shutdown`].

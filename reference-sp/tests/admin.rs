@@ -29,10 +29,9 @@ static CERTIFICATE: LazyLock<String> = LazyLock::new(|| {
 
 async fn start(database: DatabaseLocation, admin_key: Option<&str>) -> RunningSp {
     RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
         database,
-        bootstrap_token: None,
         admin_key: admin_key.map(str::to_owned),
+        ..SpConfig::ephemeral()
     })
     .await
     .unwrap()

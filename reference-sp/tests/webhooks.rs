@@ -145,10 +145,9 @@ impl Receiver {
 /// Starts an SP on `database` that retries deliveries after a few milliseconds.
 async fn start_sp(database: DatabaseLocation) -> RunningSp {
     let sp = RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().expect("a socket address"),
         database,
         bootstrap_token: Some("webhook-test-token".into()),
-        admin_key: None,
+        ..SpConfig::ephemeral()
     })
     .await
     .expect("the SP starts");

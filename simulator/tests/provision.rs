@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{DateTime, Duration, Utc};
-use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
+use idpsim_reference_sp::{RunningSp, SpConfig};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::fixtures_dir;
 use idpsim_simulator::persona::{Persona, PersonaCatalog};
@@ -29,14 +29,7 @@ fn acme() -> Directory {
 }
 
 async fn spawn_sp() -> RunningSp {
-    RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseLocation::Temporary,
-        bootstrap_token: None,
-        admin_key: None,
-    })
-    .await
-    .unwrap()
+    RunningSp::start(SpConfig::ephemeral()).await.unwrap()
 }
 
 fn start() -> DateTime<Utc> {

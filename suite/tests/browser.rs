@@ -7,8 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use idpsim_reference_sp::{
-    DatabaseLocation, IdpInitiatedPolicy, MatchingStrategy, OidcConnection, RunningSp,
-    SamlConnection, SpConfig,
+    IdpInitiatedPolicy, MatchingStrategy, OidcConnection, RunningSp, SamlConnection, SpConfig,
 };
 use idpsim_simulator::clock::system_clock;
 use idpsim_simulator::directory::Directory;
@@ -185,14 +184,7 @@ fn acme() -> Arc<Directory> {
 
 /// The SP, Entra's SAML IdP and Okta's OIDC provider (both with their sign-in pages), connected.
 async fn start() -> RunningSp {
-    let sp = RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseLocation::Temporary,
-        bootstrap_token: None,
-        admin_key: None,
-    })
-    .await
-    .unwrap();
+    let sp = RunningSp::start(SpConfig::ephemeral()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let saml = Arc::new(SamlIdp::new(

@@ -2,12 +2,12 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
+use idpsim_reference_sp::{RunningSp, SpConfig};
 use idpsim_simulator::fixtures_dir;
 use idpsim_suite::certify::scenario::Level;
 use idpsim_suite::certify::verdict::Status;
 use idpsim_suite::certify::{self, CertifyError, CertifyOptions, ExternalTarget, Outcome, Output};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 const PASSING_FEATURE: &str = r#"
@@ -60,10 +60,8 @@ fn options(features: &Path) -> CertifyOptions {
 
 async fn start_sp() -> RunningSp {
     RunningSp::start(SpConfig {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        database: DatabaseLocation::Temporary,
         bootstrap_token: Some("certify-test-token".into()),
-        admin_key: None,
+        ..SpConfig::ephemeral()
     })
     .await
     .unwrap()

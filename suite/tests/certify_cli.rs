@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
+use idpsim_reference_sp::{RunningSp, SpConfig};
 use std::path::Path;
 use std::process::Stdio;
 use tokio::net::TcpListener;
@@ -12,10 +12,8 @@ const TOKEN: &str = "certify-cli-token";
 
 async fn spawn_sp() -> RunningSp {
     RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseLocation::Temporary,
         bootstrap_token: Some(TOKEN.into()),
-        admin_key: None,
+        ..SpConfig::ephemeral()
     })
     .await
     .unwrap()

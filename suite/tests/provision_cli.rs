@@ -4,17 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
+use idpsim_reference_sp::{RunningSp, SpConfig};
 use idpsim_simulator::directory::Directory;
 use std::path::Path;
 use std::process::Output;
 
 async fn spawn_sp() -> RunningSp {
     RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseLocation::Temporary,
         bootstrap_token: Some("cli-token".into()),
-        admin_key: None,
+        ..SpConfig::ephemeral()
     })
     .await
     .unwrap()

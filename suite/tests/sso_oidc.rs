@@ -7,9 +7,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
-use idpsim_reference_sp::{
-    DatabaseLocation, MatchingStrategy, OidcConnection, RunningSp, SpConfig,
-};
+use idpsim_reference_sp::{MatchingStrategy, OidcConnection, RunningSp, SpConfig};
 use idpsim_simulator::clock::system_clock;
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::fixtures_dir;
@@ -31,14 +29,7 @@ const CLIENT_ID: &str = "reference-sp";
 const CLIENT_SECRET: &str = "sp-secret";
 
 async fn start_sp() -> RunningSp {
-    RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseLocation::Temporary,
-        bootstrap_token: None,
-        admin_key: None,
-    })
-    .await
-    .unwrap()
+    RunningSp::start(SpConfig::ephemeral()).await.unwrap()
 }
 
 fn browser() -> reqwest::Client {

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use idpsim_reference_sp::{
-    DatabaseLocation, IdpInitiatedPolicy, MatchingStrategy, RunningSp, SamlConnection, SpConfig,
+    IdpInitiatedPolicy, MatchingStrategy, RunningSp, SamlConnection, SpConfig,
 };
 use idpsim_simulator::clock::system_clock;
 use idpsim_simulator::directory::Directory;
@@ -22,14 +22,7 @@ static CREDENTIAL: LazyLock<SamlCredential> =
     LazyLock::new(|| SamlCredential::generate("idpsim test IdP").unwrap());
 
 async fn start_sp() -> RunningSp {
-    RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseLocation::Temporary,
-        bootstrap_token: None,
-        admin_key: None,
-    })
-    .await
-    .unwrap()
+    RunningSp::start(SpConfig::ephemeral()).await.unwrap()
 }
 
 fn browser() -> reqwest::Client {

@@ -31,10 +31,9 @@ pub async fn spawn_sp() -> TestSp {
 /// Starts an SP on `database`, with `bootstrap_token` for the default organization.
 pub async fn start_sp(database: DatabaseLocation, bootstrap_token: Option<&str>) -> TestSp {
     let sp = RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().expect("a socket address"),
         database: database.clone(),
         bootstrap_token: bootstrap_token.map(str::to_owned),
-        admin_key: None,
+        ..SpConfig::ephemeral()
     })
     .await
     .expect("the SP starts");

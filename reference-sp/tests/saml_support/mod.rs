@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
+use idpsim_reference_sp::{RunningSp, SpConfig};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use samael::crypto::CertificateDer;
@@ -31,14 +31,7 @@ pub fn generate_key() -> IdpKey {
 
 /// An SP on 127.0.0.1:0 with a temporary database and no SCIM token or admin key.
 pub async fn start_sp() -> RunningSp {
-    RunningSp::start(SpConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseLocation::Temporary,
-        bootstrap_token: None,
-        admin_key: None,
-    })
-    .await
-    .unwrap()
+    RunningSp::start(SpConfig::ephemeral()).await.unwrap()
 }
 
 /// A client that does not follow redirects.

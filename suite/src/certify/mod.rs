@@ -21,7 +21,7 @@ use cucumber::tag::Ext as _;
 use cucumber::writer;
 use cucumber::{World as _, WriterExt as _};
 use futures::FutureExt as _;
-use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig, SpError};
+use idpsim_reference_sp::{RunningSp, SpConfig, SpError};
 use idpsim_simulator::persona::PersonaCatalog;
 use reports::RunReport;
 use scenario::{Level, ScenarioMeta};
@@ -29,7 +29,6 @@ use serde_json::Value;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -325,13 +324,7 @@ async fn run_inner(options: &CertifyOptions) -> Result<RunReport, CertifyError> 
             (target, config, external.base_url.clone())
         }
         None => {
-            let sp = RunningSp::start(SpConfig {
-                listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                database: DatabaseLocation::Temporary,
-                bootstrap_token: None,
-                admin_key: None,
-            })
-            .await?;
+            let sp = RunningSp::start(SpConfig::ephemeral()).await?;
             let base_url = sp.base_url().to_owned();
             let token = sp.default_token().to_owned();
             let bundled = ExternalTarget {
