@@ -12,6 +12,9 @@ pub enum SpError {
     /// The database could not be opened, read or written.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The writer's connection to the database could not be opened.
+    #[error("database error: {0}")]
+    WriterConnection(#[from] rusqlite::Error),
     /// The database schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

@@ -2,8 +2,9 @@
 //!
 //! Every SCIM write goes to one writer: an applier that applies the writes one after the
 //! other to the in-memory dataset (a read-modify-write such as a PATCH never loses a
-//! concurrent change), and a committer, owning its own connection, that writes the groups
-//! applied meanwhile in one transaction (group commit) and then publishes their dataset.
+//! concurrent change), and a committer, on a thread of its own with its own connection, that
+//! writes the groups applied meanwhile in one transaction (group commit) and then publishes
+//! their dataset.
 //! Reads never touch the database: they take the published dataset, which only ever holds
 //! committed data.
 
@@ -21,7 +22,6 @@ pub(crate) use writer::{Mutation, Outcome};
 use crate::error::SpError;
 use dataset::Dataset;
 use idpsim_scim::{ScimError, ScimResult};
-use sqlx::ConnectOptions as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -124,7 +124,7 @@ impl Store {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_CONNECTIONS)
-            .connect_with(options.clone())
+            .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
         let rows = sqlx::query(
@@ -138,7 +138,7 @@ impl Store {
                 .fetch_one(&pool)
                 .await?;
         let published = Arc::new(RwLock::new(Arc::new(Dataset::from_rows(&rows)?)));
-        let connection = options.connect().await?;
+        let connection = writer_connection(path)?;
         let (sender, receiver) = mpsc::channel(WRITE_QUEUE);
         let task = tokio::spawn(writer::run(
             connection,
@@ -195,8 +195,19 @@ impl Store {
     }
 }
 
+/// Opens the writer's own connection to the migrated database at `path`, with the pool's
+/// settings: each commit synced to disk, foreign keys enforced, the same busy timeout. It is
+/// a blocking rusqlite connection: the committer runs on a thread of its own
+/// (`writer::run`), so a commit needs no hop to a database thread and back.
+fn writer_connection(path: &Path) -> Result<rusqlite::Connection, SpError> {
+    let connection = rusqlite::Connection::open(path)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    connection.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(connection)
+}
+
 /// A database failure as a SCIM 500; the cause goes to the log, not to the client.
-pub(crate) fn storage_error(err: sqlx::Error) -> ScimError {
+pub(crate) fn storage_error(err: impl std::fmt::Display) -> ScimError {
     tracing::error!(%err, "storage failure");
     ScimError::Internal("the store failed; the request changed nothing".into())
 }

@@ -8,9 +8,9 @@ use super::storage_error;
 use crate::tenants::DEACTIVATE_POLICY;
 use idpsim_scim::bulk::{BulkOperationResult, BulkRequest};
 use idpsim_scim::{PatchRequest, ScimError, ScimResult};
+use rusqlite::{TransactionBehavior, params};
 use serde_json::Value;
-use sqlx::sqlite::{SqliteArguments, SqlitePool};
-use sqlx::{Arguments as _, AssertSqlSafe, Connection as _, SqliteConnection};
+use sqlx::sqlite::SqlitePool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::{mpsc, oneshot};
@@ -109,7 +109,7 @@ struct Commit {
 /// is durable, a refused one changed nothing, and readers never see uncommitted data; the
 /// `listener` hears of committed changes only.
 pub(crate) async fn run(
-    connection: SqliteConnection,
+    connection: rusqlite::Connection,
     mut next_row: i64,
     pool: SqlitePool,
     mut jobs: mpsc::Receiver<Job>,
@@ -119,13 +119,16 @@ pub(crate) async fn run(
 ) {
     let failures = Arc::new(AtomicU64::new(0));
     let (commits, pending) = mpsc::channel(COMMITS_AHEAD);
-    let committer = tokio::spawn(commit_in_order(
-        connection,
-        pending,
-        Arc::clone(&published),
-        Arc::clone(&failures),
-        Arc::clone(&listener),
-    ));
+    let committer = {
+        let (published, failures, listener) = (
+            Arc::clone(&published),
+            Arc::clone(&failures),
+            Arc::clone(&listener),
+        );
+        tokio::task::spawn_blocking(move || {
+            commit_in_order(connection, pending, published, failures, listener);
+        })
+    };
     let mut applied = Arc::clone(&published.read().unwrap_or_else(PoisonError::into_inner));
     let mut applied_after_failures = 0;
     let mut group = Vec::with_capacity(MAX_GROUP);
@@ -185,11 +188,13 @@ pub(crate) async fn run(
     }
 }
 
-/// Commits the groups in arrival order: all the groups applied while the previous commit
-/// was running go into one transaction; then the newest dataset is published, the listener
-/// is told what changed and the jobs are answered.
-async fn commit_in_order(
-    mut connection: SqliteConnection,
+/// Commits the groups in arrival order, on a thread of its own: all the groups applied
+/// while the previous commit was running go into one transaction; then the newest dataset
+/// is published, the listener is told what changed and the jobs are answered. The thread
+/// waits for nothing but the database and the next group, so a commit starts as soon as the
+/// previous one is on disk, whatever the runtime's workers are busy with.
+fn commit_in_order(
+    mut connection: rusqlite::Connection,
     mut pending: mpsc::Receiver<Commit>,
     published: Arc<RwLock<Arc<Dataset>>>,
     failures: Arc<AtomicU64>,
@@ -197,7 +202,13 @@ async fn commit_in_order(
 ) {
     let mut commits = Vec::with_capacity(COMMITS_AHEAD);
     let mut changes = Vec::new();
-    while pending.recv_many(&mut commits, COMMITS_AHEAD).await > 0 {
+    while let Some(first) = pending.blocking_recv() {
+        commits.push(first);
+        while commits.len() < COMMITS_AHEAD
+            && let Ok(next) = pending.try_recv()
+        {
+            commits.push(next);
+        }
         let failures_now = failures.load(Ordering::Acquire);
         let mut answers = Vec::new();
         let mut change_sets = Vec::new();
@@ -223,7 +234,7 @@ async fn commit_in_order(
             }
         }
         if !changes.is_empty() {
-            match persist(&mut connection, &changes).await {
+            match persist(&mut connection, &changes) {
                 Ok(()) => {
                     if let Some(dataset) = newest {
                         *published.write().unwrap_or_else(PoisonError::into_inner) = dataset;
@@ -249,7 +260,7 @@ async fn commit_in_order(
             let _ = reply.send(answer);
         }
     }
-    if let Err(err) = connection.close().await {
+    if let Err((_, err)) = connection.close() {
         tracing::warn!(%err, "closing the writer connection failed");
     }
 }
@@ -306,104 +317,38 @@ async fn deactivates_users(pool: &SqlitePool, organization_id: &str) -> ScimResu
     Ok(policy.as_deref() == Some(DEACTIVATE_POLICY))
 }
 
-/// The most rows one INSERT carries (8 bound values each, well under SQLite's limit of
-/// 32,766 variables).
-const ROWS_PER_INSERT: usize = 256;
-
-/// Writes `changes` in one transaction, sent to the database thread as one multi-statement
-/// query (`BEGIN IMMEDIATE; …; COMMIT`): each statement sent on its own is a round trip to
-/// that thread, which under load costs more than SQLite's work. Consecutive puts share one
-/// multi-row INSERT. If any statement fails, the transaction is rolled back.
-async fn persist(
-    connection: &mut SqliteConnection,
-    changes: &[RowChange],
-) -> Result<(), sqlx::Error> {
-    let mut sql = String::from("BEGIN IMMEDIATE;\n");
-    let mut arguments = SqliteArguments::default();
-    let mut pending = changes;
-    while let Some(first) = pending.first() {
-        let run = match first {
-            RowChange::Put { .. } => pending
-                .iter()
-                .take(ROWS_PER_INSERT)
-                .take_while(|change| matches!(change, RowChange::Put { .. }))
-                .count(),
-            RowChange::Delete { .. } => 1,
-        };
-        let (statement, rest) = pending.split_at(run);
-        append_statement(&mut sql, &mut arguments, statement)?;
-        pending = rest;
-    }
-    sql.push_str("COMMIT;");
-    // Only statements and placeholders are spliced into the text; every value is bound.
-    let outcome = sqlx::query_with(AssertSqlSafe(sql), arguments)
-        .execute(&mut *connection)
-        .await;
-    if outcome.is_err() {
-        // A failed statement leaves the transaction open; SQLite answers "no transaction is
-        // active" if BEGIN itself failed, which changes nothing.
-        if let Err(err) = sqlx::raw_sql("ROLLBACK").execute(&mut *connection).await {
-            tracing::debug!(%err, "rollback after a failed write");
+/// Writes `changes` in one transaction; if any statement fails, nothing is written.
+fn persist(connection: &mut rusqlite::Connection, changes: &[RowChange]) -> rusqlite::Result<()> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut put = transaction.prepare_cached(
+            "INSERT INTO resources (seq, organization_id, resource_type, id, version, created, \
+             last_modified, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (seq) DO UPDATE SET version = excluded.version, \
+             last_modified = excluded.last_modified, body = excluded.body",
+        )?;
+        let mut delete = transaction.prepare_cached("DELETE FROM resources WHERE seq = ?1")?;
+        for change in changes {
+            match change {
+                RowChange::Put {
+                    organization_id,
+                    resource,
+                } => put.execute(params![
+                    resource.row,
+                    &**organization_id,
+                    resource.resource_type.name(),
+                    &*resource.id,
+                    resource.version,
+                    resource.created.as_str(),
+                    resource.last_modified.as_str(),
+                    resource.body_json(),
+                ])?,
+                RowChange::Delete { resource } => delete.execute([resource.row])?,
+            };
         }
     }
-    outcome.map(drop)
-}
-
-/// Appends one statement for `changes`: a DELETE for a single `RowChange::Delete`, or one
-/// INSERT … ON CONFLICT DO UPDATE for a run of `RowChange::Put` (rows apply in order, so a
-/// later version of the same resource wins).
-fn append_statement(
-    sql: &mut String,
-    arguments: &mut SqliteArguments,
-    changes: &[RowChange],
-) -> Result<(), sqlx::Error> {
-    let bind_error = |err: sqlx::error::BoxDynError| sqlx::Error::Encode(err);
-    if let [RowChange::Delete { resource }] = changes {
-        sql.push_str("DELETE FROM resources WHERE seq = ?;\n");
-        arguments.add(resource.row).map_err(bind_error)?;
-        return Ok(());
-    }
-    sql.push_str(
-        "INSERT INTO resources (seq, organization_id, resource_type, id, version, created, \
-         last_modified, body) VALUES ",
-    );
-    for (index, change) in changes.iter().enumerate() {
-        let RowChange::Put {
-            organization_id,
-            resource,
-        } = change
-        else {
-            continue;
-        };
-        if index > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?)");
-        let body = Ok::<_, serde_json::Error>(resource.body_json())
-            .map_err(|err| sqlx::Error::Encode(Box::new(err)))?;
-        arguments.add(resource.row).map_err(bind_error)?;
-        arguments
-            .add(organization_id.to_string())
-            .map_err(bind_error)?;
-        arguments
-            .add(resource.resource_type.name())
-            .map_err(bind_error)?;
-        arguments.add(resource.id.clone()).map_err(bind_error)?;
-        arguments.add(resource.version).map_err(bind_error)?;
-        arguments
-            .add(resource.created.clone())
-            .map_err(bind_error)?;
-        arguments
-            .add(resource.last_modified.clone())
-            .map_err(bind_error)?;
-        arguments.add(body).map_err(bind_error)?;
-    }
-    sql.push_str(
-        " ON CONFLICT (seq) DO UPDATE SET \
-         version = excluded.version, last_modified = excluded.last_modified, \
-         body = excluded.body;\n",
-    );
-    Ok(())
+    // Dropping an uncommitted transaction rolls it back.
+    transaction.commit()
 }
 
 #[cfg(test)]
