@@ -15,6 +15,9 @@ pub enum SpError {
     /// The writer's connection to the database could not be opened.
     #[error("database error: {0}")]
     WriterConnection(#[from] rusqlite::Error),
+    /// The store's committer thread could not be started.
+    #[error("cannot start the store's committer thread: {0}")]
+    CommitterThread(std::io::Error),
     /// The database schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

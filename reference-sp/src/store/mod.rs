@@ -140,7 +140,7 @@ impl Store {
         let published = Arc::new(RwLock::new(Arc::new(Dataset::from_rows(&rows)?)));
         let connection = writer_connection(path)?;
         let (sender, receiver) = mpsc::channel(WRITE_QUEUE);
-        let task = tokio::spawn(writer::run(
+        let task = writer::start(
             connection,
             next_row,
             pool.clone(),
@@ -148,7 +148,8 @@ impl Store {
             Arc::clone(&published),
             base_url,
             listener,
-        ));
+        )
+        .map_err(SpError::CommitterThread)?;
         Ok((
             Store {
                 pool,
@@ -198,7 +199,7 @@ impl Store {
 /// Opens the writer's own connection to the migrated database at `path`, with the pool's
 /// settings: each commit synced to disk, foreign keys enforced, the same busy timeout. It is
 /// a blocking rusqlite connection: the committer runs on a thread of its own
-/// (`writer::run`), so a commit needs no hop to a database thread and back.
+/// (`writer::start`), so a commit needs no hop to a database thread and back.
 fn writer_connection(path: &Path) -> Result<rusqlite::Connection, SpError> {
     let connection = rusqlite::Connection::open(path)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;

@@ -14,6 +14,7 @@ use sqlx::sqlite::SqlitePool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 /// The most commands committed in one transaction.
 const MAX_GROUP: usize = 256;
@@ -101,34 +102,87 @@ struct Commit {
     applied_after_failures: u64,
 }
 
-/// Runs until every sender is dropped, in two stages. The applier takes the jobs waiting
-/// and applies them one after the other to a copy of the latest applied dataset (a failed
-/// job's changes are dropped); the committer writes each group's row changes in one
-/// transaction and only then publishes its dataset and answers. While one group commits,
-/// the next is applied, so the database never waits for the CPU work. An acknowledged write
-/// is durable, a refused one changed nothing, and readers never see uncommitted data; the
-/// `listener` hears of committed changes only.
-pub(crate) async fn run(
+/// Starts the writer, in two stages. The applier, a task, takes the jobs waiting and
+/// applies them one after the other to a copy of the latest applied dataset (a failed job's
+/// changes are dropped); the committer, a thread of its own, writes each group's row changes
+/// in one transaction and only then publishes its dataset and answers. While one group
+/// commits, the next is applied, so the database never waits for the CPU work. An
+/// acknowledged write is durable, a refused one changed nothing, and readers never see
+/// uncommitted data; the `listener` hears of committed changes only. The task returned ends,
+/// after the committer, once every sender of `jobs` is dropped.
+pub(crate) fn start(
     connection: rusqlite::Connection,
-    mut next_row: i64,
+    next_row: i64,
     pool: SqlitePool,
-    mut jobs: mpsc::Receiver<Job>,
+    jobs: mpsc::Receiver<Job>,
     published: Arc<RwLock<Arc<Dataset>>>,
     base_url: String,
     listener: Arc<dyn ChangeListener>,
-) {
+) -> std::io::Result<JoinHandle<()>> {
     let failures = Arc::new(AtomicU64::new(0));
     let (commits, pending) = mpsc::channel(COMMITS_AHEAD);
-    let committer = {
+    let (finished, committer_finished) = oneshot::channel();
+    {
         let (published, failures, listener) = (
             Arc::clone(&published),
             Arc::clone(&failures),
             Arc::clone(&listener),
         );
-        tokio::task::spawn_blocking(move || {
-            commit_in_order(connection, pending, published, failures, listener);
-        })
-    };
+        std::thread::Builder::new()
+            .name("scim-committer".into())
+            .spawn(move || {
+                commit_in_order(connection, pending, published, failures, listener);
+                let _ = finished.send(());
+            })?;
+    }
+    Ok(tokio::spawn(apply_in_order(Applier {
+        next_row,
+        pool,
+        jobs,
+        published,
+        base_url,
+        listener,
+        failures,
+        commits,
+        committer_finished,
+    })))
+}
+
+/// What the applier works with.
+struct Applier {
+    /// The row number the next created resource gets.
+    next_row: i64,
+    /// For the organizations' deletion policies.
+    pool: SqlitePool,
+    /// The writes to apply.
+    jobs: mpsc::Receiver<Job>,
+    /// The committed dataset (the starting point again after a failed commit).
+    published: Arc<RwLock<Arc<Dataset>>>,
+    /// The SCIM base URL, for bulk response locations.
+    base_url: String,
+    /// Told which organizations it follows; the committer tells it what changed.
+    listener: Arc<dyn ChangeListener>,
+    /// How many commits have failed so far.
+    failures: Arc<AtomicU64>,
+    /// The applied groups, to the committer.
+    commits: mpsc::Sender<Commit>,
+    /// Resolves when the committer's thread has finished (an error if it panicked).
+    committer_finished: oneshot::Receiver<()>,
+}
+
+/// Applies the jobs in arrival order, group by group, and hands each group to the committer.
+async fn apply_in_order(applier: Applier) {
+    let Applier {
+        mut next_row,
+        pool,
+        mut jobs,
+        published,
+        base_url,
+        listener,
+        failures,
+        commits,
+        committer_finished,
+    } = applier;
     let mut applied = Arc::clone(&published.read().unwrap_or_else(PoisonError::into_inner));
     let mut applied_after_failures = 0;
     let mut group = Vec::with_capacity(MAX_GROUP);
@@ -183,12 +237,12 @@ pub(crate) async fn run(
         }
     }
     drop(commits);
-    if let Err(err) = committer.await {
-        tracing::error!(%err, "the committer stopped");
+    if committer_finished.await.is_err() {
+        tracing::error!("the committer stopped before its work was done");
     }
 }
 
-/// Commits the groups in arrival order, on a thread of its own: all the groups applied
+/// Commits the groups in arrival order (the committer's thread): all the groups applied
 /// while the previous commit was running go into one transaction; then the newest dataset
 /// is published, the listener is told what changed and the jobs are answered. The thread
 /// waits for nothing but the database and the next group, so a commit starts as soon as the
