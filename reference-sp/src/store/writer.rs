@@ -267,6 +267,7 @@ fn commit_in_order(
         let mut answers = Vec::new();
         let mut change_sets = Vec::new();
         let mut newest = None;
+        let mut superseded = None;
         for commit in commits.drain(..) {
             if commit.applied_after_failures == failures_now {
                 changes.extend(commit.changes);
@@ -291,7 +292,8 @@ fn commit_in_order(
             match persist(&mut connection, &changes) {
                 Ok(()) => {
                     if let Some(dataset) = newest {
-                        *published.write().unwrap_or_else(PoisonError::into_inner) = dataset;
+                        let mut current = published.write().unwrap_or_else(PoisonError::into_inner);
+                        superseded = Some(std::mem::replace(&mut *current, dataset));
                     }
                     if !change_sets.is_empty() {
                         listener.committed(change_sets);
@@ -313,6 +315,8 @@ fn commit_in_order(
             // The requester may have gone away (client disconnected); the write stands.
             let _ = reply.send(answer);
         }
+        // Freeing what only the replaced dataset held takes longer than answering: done last.
+        drop(superseded);
     }
     if let Err((_, err)) = connection.close() {
         tracing::warn!(%err, "closing the writer connection failed");
