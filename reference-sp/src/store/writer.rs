@@ -171,26 +171,25 @@ struct Applier {
 }
 
 /// Applies the jobs in arrival order, group by group, and hands each group to the committer.
-async fn apply_in_order(applier: Applier) {
-    let Applier {
-        mut next_row,
-        pool,
-        mut jobs,
-        published,
-        base_url,
-        listener,
-        failures,
-        commits,
-        committer_finished,
-    } = applier;
-    let mut applied = Arc::clone(&published.read().unwrap_or_else(PoisonError::into_inner));
+async fn apply_in_order(mut applier: Applier) {
+    let mut applied = Arc::clone(
+        &applier
+            .published
+            .read()
+            .unwrap_or_else(PoisonError::into_inner),
+    );
     let mut applied_after_failures = 0;
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let failures_now = failures.load(Ordering::Acquire);
+    while applier.jobs.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let failures_now = applier.failures.load(Ordering::Acquire);
         if failures_now != applied_after_failures {
             // A commit failed: what was applied after the last published dataset is lost.
-            applied = Arc::clone(&published.read().unwrap_or_else(PoisonError::into_inner));
+            applied = Arc::clone(
+                &applier
+                    .published
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
             applied_after_failures = failures_now;
         }
         let mut working = Dataset::clone(&applied);
@@ -205,15 +204,15 @@ async fn apply_in_order(applier: Applier) {
             } = job;
             let changes_before = changes.len();
             let outcome = execute(
-                &pool,
-                (&mut working, &mut next_row),
+                &applier.pool,
+                (&mut working, &mut applier.next_row),
                 &mut changes,
                 (&organization_id, mutation),
-                &base_url,
+                &applier.base_url,
             )
             .await;
             if outcome.is_ok()
-                && listener.follows(&organization_id)
+                && applier.listener.follows(&organization_id)
                 && let Some(change_set) = ChangeSet::from_rows(
                     &organization_id,
                     working.organization(&organization_id),
@@ -232,12 +231,12 @@ async fn apply_in_order(applier: Applier) {
             change_sets,
             applied_after_failures,
         };
-        if commits.send(commit).await.is_err() {
+        if applier.commits.send(commit).await.is_err() {
             break;
         }
     }
-    drop(commits);
-    if committer_finished.await.is_err() {
+    drop(applier.commits);
+    if applier.committer_finished.await.is_err() {
         tracing::error!("the committer stopped before its work was done");
     }
 }
