@@ -205,17 +205,29 @@ async fn signs_in(world: &mut ScimWorld, user: String, other: String) -> Result<
         .clone();
     let url = reqwest::Url::parse(&format!("{}/sso/oidc/{connection}/login", sp.origin()))
         .map_err(step_error)?;
-    let (status, body, cookie) = follow(url, &hint, None).await?;
-    record_sign_in(world, status, body, cookie)
+    let landing = follow(url, &hint, None).await?;
+    record_sign_in(world, landing.status, landing.body, landing.cookie)
+}
+
+/// Where a browser following redirects ended up.
+pub(crate) struct Landing {
+    /// The last answer's status.
+    pub(crate) status: u16,
+    /// The last answer's body.
+    pub(crate) body: String,
+    /// The cookie as last set (or as given).
+    pub(crate) cookie: Option<String>,
+    /// Every URL requested, in order.
+    pub(crate) visited: Vec<String>,
 }
 
 /// Follows redirects from `url` (with `login_hint`, when given, added to it) as a browser
-/// would, carrying the SP's cookie; returns the last answer's status and body and the cookie.
+/// would, carrying the SP's cookie.
 pub(crate) async fn follow(
     mut url: reqwest::Url,
     login_hint: &str,
     mut cookie: Option<String>,
-) -> Result<(u16, String, Option<String>), StepError> {
+) -> Result<Landing, StepError> {
     if !login_hint.is_empty() {
         url.query_pairs_mut().append_pair("login_hint", login_hint);
     }
@@ -223,7 +235,9 @@ pub(crate) async fn follow(
         .redirect(Policy::none())
         .build()
         .map_err(step_error)?;
+    let mut visited = Vec::new();
     for _ in 0..MOST_REDIRECTS {
+        visited.push(url.to_string());
         let mut request = browser.get(url.clone());
         if let Some(cookie) = &cookie {
             request = request.header(reqwest::header::COOKIE, cookie);
@@ -244,12 +258,19 @@ pub(crate) async fn follow(
         match next {
             Some(next) => url = url.join(&next).map_err(step_error)?,
             None => {
-                let status = response.status().as_u16();
-                return Ok((status, response.text().await.map_err(step_error)?, cookie));
+                return Ok(Landing {
+                    status: response.status().as_u16(),
+                    body: response.text().await.map_err(step_error)?,
+                    cookie,
+                    visited,
+                });
             }
         }
     }
-    Err(StepError::Step("the sign-in redirected too often".into()))
+    Err(StepError::Step(format!(
+        "more than {MOST_REDIRECTS} redirects from {}",
+        visited.first().map_or("", String::as_str)
+    )))
 }
 
 /// Keeps a sign-in's outcome: a session (200 from `/whoami` with a cookie) or the refusal.
