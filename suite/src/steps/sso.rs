@@ -268,7 +268,7 @@ pub(crate) async fn follow(
         }
     }
     Err(StepError::Step(format!(
-        "more than {MOST_REDIRECTS} redirects from {}",
+        "still redirected after {MOST_REDIRECTS} requests from {}",
         visited.first().map_or("", String::as_str)
     )))
 }
