@@ -93,78 +93,52 @@ impl ListQuery {
         schema: &ResourceSchema,
         max_results: usize,
     ) -> ScimResult<ListQuery> {
-        let map = body
-            .as_object()
-            .ok_or_else(|| ScimError::InvalidSyntax("a search request is a JSON object".into()))?;
-        let lists_search_schema = map
-            .get("schemas")
-            .and_then(Value::as_array)
-            .is_some_and(|s| {
-                s.iter()
-                    .filter_map(Value::as_str)
-                    .any(|u| u.eq_ignore_ascii_case(SEARCH_REQUEST_SCHEMA))
-            });
-        if !lists_search_schema {
-            return Err(ScimError::InvalidSyntax(format!(
-                "`schemas` must contain `{SEARCH_REQUEST_SCHEMA}`"
-            )));
-        }
-        let text = |key: &str| -> ScimResult<Option<String>> {
-            match crate::schema::get_ignore_case(map, key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(ScimError::InvalidValue(format!("`{key}` must be a string"))),
-            }
-        };
-        let number = |key: &str| -> ScimResult<Option<i64>> {
-            match crate::schema::get_ignore_case(map, key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::Number(n)) => n
-                    .as_i64()
-                    .map(Some)
-                    .ok_or_else(|| ScimError::InvalidValue(format!("`{key}` must be an integer"))),
-                Some(_) => Err(ScimError::InvalidValue(format!(
-                    "`{key}` must be an integer"
-                ))),
-            }
-        };
-        let names = |key: &str| -> ScimResult<Vec<String>> {
-            match crate::schema::get_ignore_case(map, key) {
-                None | Some(Value::Null) => Ok(Vec::new()),
-                Some(Value::String(s)) => Ok(s.split(',').map(str::to_string).collect()),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|item| {
-                        item.as_str().map(str::to_string).ok_or_else(|| {
-                            ScimError::InvalidValue(format!("`{key}` must list strings"))
-                        })
-                    })
-                    .collect(),
-                Some(_) => Err(ScimError::InvalidValue(format!(
-                    "`{key}` must list strings"
-                ))),
-            }
-        };
-        let filter = text("filter")?;
+        let request = SearchRequest::read(body, max_results)?;
         Ok(ListQuery {
-            filter: filter
-                .as_deref()
-                .filter(|f| !f.trim().is_empty())
-                .map(parse_filter)
-                .transpose()?,
-            start_index: number("startIndex")?.map_or(1, clamp_start),
-            count: number("count")?.map_or(max_results, |c| clamp_count(c, max_results)),
             sort: SortSpec::parse(
-                text("sortBy")?.as_deref(),
-                text("sortOrder")?.as_deref(),
+                request.sort_by.as_deref(),
+                request.sort_order.as_deref(),
                 schema,
             )?,
-            projection: Projection::from_lists(
-                &names("attributes")?,
-                &names("excludedAttributes")?,
-                schema,
-            )?,
+            projection: request.projection(schema)?,
+            filter: request.filter,
+            start_index: request.start_index,
+            count: request.count,
         })
+    }
+
+    /// Validates a `POST /.search` body at the server root, which covers several resource
+    /// types (RFC 7644 §3.4.2.1): one query per type of `schemas`, in their order, sharing
+    /// the filter, paging and sort. An attribute that only some of the types have is one the
+    /// others hold no value for: the filter is evaluated with [`Filter::matches_across`], and
+    /// the sort puts their resources where missing values go. An attribute none of them has
+    /// is an error.
+    pub fn from_root_search_request(
+        body: &Value,
+        schemas: &[&ResourceSchema],
+        max_results: usize,
+    ) -> ScimResult<Vec<ListQuery>> {
+        let request = SearchRequest::read(body, max_results)?;
+        if let Some(filter) = &request.filter {
+            filter.check_across(schemas)?;
+        }
+        let sort = SortSpec::parse_across(
+            request.sort_by.as_deref(),
+            request.sort_order.as_deref(),
+            schemas,
+        )?;
+        schemas
+            .iter()
+            .map(|schema| {
+                Ok(ListQuery {
+                    filter: request.filter.clone(),
+                    start_index: request.start_index,
+                    count: request.count,
+                    sort: sort.clone(),
+                    projection: request.projection(schema)?,
+                })
+            })
+            .collect()
     }
 
     /// Runs the query over rendered candidate resources: filter, sort, page, project, and
@@ -195,6 +169,91 @@ impl ListQuery {
     }
 }
 
+/// The members of a `SearchRequest` body (RFC 7644 §3.4.3), read but not yet resolved
+/// against a resource type.
+struct SearchRequest {
+    filter: Option<Filter>,
+    start_index: usize,
+    count: usize,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    attributes: Vec<String>,
+    excluded_attributes: Vec<String>,
+}
+
+impl SearchRequest {
+    fn read(body: &Value, max_results: usize) -> ScimResult<SearchRequest> {
+        let map = body
+            .as_object()
+            .ok_or_else(|| ScimError::InvalidSyntax("a search request is a JSON object".into()))?;
+        let lists_search_schema = map
+            .get("schemas")
+            .and_then(Value::as_array)
+            .is_some_and(|s| {
+                s.iter()
+                    .filter_map(Value::as_str)
+                    .any(|u| u.eq_ignore_ascii_case(SEARCH_REQUEST_SCHEMA))
+            });
+        if !lists_search_schema {
+            return Err(ScimError::InvalidSyntax(format!(
+                "`schemas` must contain `{SEARCH_REQUEST_SCHEMA}`"
+            )));
+        }
+        let text = |key: &str| -> ScimResult<Option<String>> {
+            match crate::schema::get_ignore_case(map, key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(ScimError::InvalidValue(format!("`{key}` must be a string"))),
+            }
+        };
+        let number = |key: &str| -> ScimResult<Option<i64>> {
+            match crate::schema::get_ignore_case(map, key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => saturating_integer(n)
+                    .map(Some)
+                    .ok_or_else(|| ScimError::InvalidValue(format!("`{key}` must be an integer"))),
+                Some(_) => Err(ScimError::InvalidValue(format!(
+                    "`{key}` must be an integer"
+                ))),
+            }
+        };
+        let names = |key: &str| -> ScimResult<Vec<String>> {
+            match crate::schema::get_ignore_case(map, key) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::String(s)) => Ok(s.split(',').map(str::to_string).collect()),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|item| {
+                        item.as_str().map(str::to_string).ok_or_else(|| {
+                            ScimError::InvalidValue(format!("`{key}` must list strings"))
+                        })
+                    })
+                    .collect(),
+                Some(_) => Err(ScimError::InvalidValue(format!(
+                    "`{key}` must list strings"
+                ))),
+            }
+        };
+        Ok(SearchRequest {
+            filter: text("filter")?
+                .as_deref()
+                .filter(|f| !f.trim().is_empty())
+                .map(parse_filter)
+                .transpose()?,
+            start_index: number("startIndex")?.map_or(1, clamp_start),
+            count: number("count")?.map_or(max_results, |c| clamp_count(c, max_results)),
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
+            attributes: names("attributes")?,
+            excluded_attributes: names("excludedAttributes")?,
+        })
+    }
+
+    fn projection(&self, schema: &ResourceSchema) -> ScimResult<Projection> {
+        Projection::from_lists(&self.attributes, &self.excluded_attributes, schema)
+    }
+}
+
 /// A `ListResponse` message (RFC 7644 §3.4.2).
 pub fn list_response(total_results: usize, start_index: usize, resources: Vec<Value>) -> Value {
     json!({
@@ -206,10 +265,36 @@ pub fn list_response(total_results: usize, start_index: usize, resources: Vec<Va
     })
 }
 
+/// An integer parameter; one beyond the range of `i64` saturates, as paging clamps it anyway.
 fn parse_integer(name: &str, text: &str) -> ScimResult<i64> {
-    text.trim()
-        .parse::<i64>()
-        .map_err(|_| ScimError::InvalidValue(format!("`{name}` must be an integer, not `{text}`")))
+    let digits = text.trim();
+    if let Ok(number) = digits.parse::<i64>() {
+        return Ok(number);
+    }
+    let unsigned = digits.strip_prefix(['+', '-']).unwrap_or(digits);
+    if !unsigned.is_empty() && unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(if digits.starts_with('-') {
+            i64::MIN
+        } else {
+            i64::MAX
+        });
+    }
+    Err(ScimError::InvalidValue(format!(
+        "`{name}` must be an integer, not `{text}`"
+    )))
+}
+
+/// A JSON integer as `i64`, saturating beyond its range; `None` for a fraction.
+fn saturating_integer(number: &serde_json::Number) -> Option<i64> {
+    if let Some(value) = number.as_i64() {
+        return Some(value);
+    }
+    if number.is_u64() {
+        return Some(i64::MAX);
+    }
+    let value = number.as_f64()?;
+    // `as` saturates at the ends of the range.
+    (value.fract() == 0.0).then_some(value as i64)
 }
 
 fn clamp_start(start: i64) -> usize {
@@ -324,5 +409,42 @@ mod tests {
             out["Resources"],
             json!([{"id": "u2", "userName": "user02"}])
         );
+    }
+
+    #[test]
+    fn paging_numbers_beyond_the_integer_range_saturate() {
+        let query = ListQuery::from_params(
+            &params(&[
+                ("startIndex", "-99999999999999999999"),
+                ("count", "99999999999999999999"),
+            ]),
+            ResourceSchema::user(),
+            200,
+        )
+        .unwrap();
+        assert_eq!((query.start_index, query.count), (1, 200));
+        let body = json!({"schemas": [SEARCH_REQUEST_SCHEMA],
+                          "startIndex": 1e30, "count": 18446744073709551615u64});
+        let query = ListQuery::from_search_request(&body, ResourceSchema::user(), 200).unwrap();
+        let past_everything = usize::try_from(i64::MAX).unwrap();
+        assert_eq!((query.start_index, query.count), (past_everything, 200));
+        let fraction = json!({"schemas": [SEARCH_REQUEST_SCHEMA], "count": 2.5});
+        assert!(ListQuery::from_search_request(&fraction, ResourceSchema::user(), 200).is_err());
+        assert!(
+            ListQuery::from_params(&params(&[("count", "12x")]), ResourceSchema::user(), 200)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_root_search_sorts_by_the_type_that_has_the_attribute() {
+        let schemas = [ResourceSchema::user(), ResourceSchema::group()];
+        let body = json!({"schemas": [SEARCH_REQUEST_SCHEMA], "sortBy": "members.display",
+                          "attributes": ["userName"]});
+        let queries = ListQuery::from_root_search_request(&body, &schemas, 10).unwrap();
+        assert_eq!(queries.len(), 2);
+        assert!(queries.iter().all(|query| query.sort.is_some()));
+        let unknown = json!({"schemas": [SEARCH_REQUEST_SCHEMA], "sortBy": "shoeSize"});
+        assert!(ListQuery::from_root_search_request(&unknown, &schemas, 10).is_err());
     }
 }

@@ -36,28 +36,58 @@ impl SortSpec {
             return Ok(None);
         };
         let attribute = schema.resolve(&AttrPath::parse(sort_by)?)?;
+        SortSpec::new(sort_by, attribute, descending).map(Some)
+    }
+
+    /// Parses `sortBy` and `sortOrder` for a query over several resource types (the server
+    /// root): the attribute is resolved against the first of `schemas` that has it, and the
+    /// resources of the others, having no value for it, sort as missing values do.
+    pub fn parse_across(
+        sort_by: Option<&str>,
+        sort_order: Option<&str>,
+        schemas: &[&ResourceSchema],
+    ) -> ScimResult<Option<SortSpec>> {
+        let mut first_error = None;
+        for schema in schemas {
+            match SortSpec::parse(sort_by, sort_order, schema) {
+                Ok(sort) => return Ok(sort),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(None),
+        }
+    }
+
+    fn new(sort_by: &str, attribute: ResolvedAttribute, descending: bool) -> ScimResult<SortSpec> {
         if attribute.target().is_complex() && attribute.target().sub_attribute("value").is_none() {
             return Err(ScimError::InvalidValue(format!(
                 "cannot sort by the complex attribute `{sort_by}`"
             )));
         }
-        Ok(Some(SortSpec {
+        Ok(SortSpec {
             attribute,
             descending,
-        }))
+        })
     }
 
     /// Sorts rendered resources. Resources without a value sort last when ascending and first
     /// when descending: RFC 7644 §3.4.2.3 treats missing values as greater than any value.
     pub fn sort(&self, resources: &mut [Value]) {
-        resources.sort_by(|a, b| {
-            let ordering = compare_keys(&self.key(a), &self.key(b));
-            if self.descending {
-                ordering.reverse()
-            } else {
-                ordering
-            }
-        });
+        resources.sort_by(|a, b| self.compare(a, b));
+    }
+
+    /// How two rendered resources compare under this sort (see [`SortSpec::sort`]).
+    pub fn compare(&self, a: &Value, b: &Value) -> Ordering {
+        let ordering = compare_keys(&self.key(a), &self.key(b));
+        if self.descending {
+            ordering.reverse()
+        } else {
+            ordering
+        }
     }
 
     /// The value a resource sorts by: for a multi-valued attribute the primary value, else the

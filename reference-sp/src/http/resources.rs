@@ -52,72 +52,53 @@ pub(crate) async fn search(
     state.answer_list(&tenant, resource_type, &query).await
 }
 
-/// `POST /.search` (RFC 7644 §3.4.3): Users and Groups in one result. A filter, sort or
-/// projection that names an attribute only one type has selects from that type only.
+/// `POST /.search` (RFC 7644 §3.4.3): Users and Groups in one result. An attribute only one
+/// of the two types has holds no value in the other's resources (RFC 7644 §3.4.2.1).
 pub(crate) async fn search_all(
     State(state): State<AppState>,
     tenant: Tenant,
     ScimBody(body): ScimBody,
 ) -> ApiResult<Response> {
-    let mut queries = Vec::new();
-    let mut refusal = None;
-    for resource_type in [ResourceType::User, ResourceType::Group] {
-        let schema = resource_type.schema();
-        let query =
-            ListQuery::from_search_request(&body, schema, FEATURES.max_results).and_then(|query| {
-                match &query.filter {
-                    Some(filter) => filter.matches(&Map::new(), schema).map(|_| query),
-                    None => Ok(query),
-                }
-            });
-        match query {
-            Ok(query) => queries.push((resource_type, query)),
-            Err(error) => {
-                refusal.get_or_insert(error);
-            }
-        }
-    }
-    let Some((_, first)) = queries.first() else {
-        return Err(ApiError(refusal.unwrap_or_else(|| {
-            ScimError::InvalidValue("the search request selects no resource type".into())
-        })));
+    const TYPES: [ResourceType; 2] = [ResourceType::User, ResourceType::Group];
+    let schemas = TYPES.map(ResourceType::schema);
+    let queries = ListQuery::from_root_search_request(&body, &schemas, FEATURES.max_results)?;
+    let Some(first) = queries.first() else {
+        return Err(ApiError(ScimError::Internal(
+            "a root search covers no resource type".into(),
+        )));
     };
-    let (start_index, count, sort) = (first.start_index, first.count, first.sort.clone());
     let data = state.store.organization(&tenant.organization_id);
     let mut matched = Vec::new();
-    for (resource_type, query) in &queries {
-        for resource in &data.select(*resource_type, &Narrowing::All) {
+    for (resource_type, query) in TYPES.into_iter().zip(&queries) {
+        for resource in &data.select(resource_type, &Narrowing::All) {
             let rendered = state.render(resource, &data);
             let keep = match (&query.filter, rendered.as_object()) {
-                (Some(filter), Some(map)) => filter.matches(map, resource_type.schema())?,
+                (Some(filter), Some(map)) => filter.matches_across(map, resource_type.schema())?,
                 _ => true,
             };
             if keep {
-                matched.push(rendered);
+                matched.push((resource_type, rendered));
             }
         }
     }
-    if let Some(sort) = sort {
-        sort.sort(&mut matched);
+    if let Some(sort) = &first.sort {
+        matched.sort_by(|(_, a), (_, b)| sort.compare(a, b));
     }
     let page = matched
         .iter()
-        .skip(start_index - 1)
-        .take(count)
-        .filter_map(|resource| {
-            let resource_type = resource
-                .pointer("/meta/resourceType")
-                .and_then(serde_json::Value::as_str)
-                .and_then(ResourceType::from_name)?;
-            queries
+        .skip(first.start_index - 1)
+        .take(first.count)
+        .filter_map(|(resource_type, resource)| {
+            TYPES
                 .iter()
+                .zip(&queries)
                 .find(|(candidate, _)| *candidate == resource_type)
                 .map(|(_, query)| query.projection.apply(resource, resource_type.schema()))
         })
         .collect();
     Ok(scim_json(
         StatusCode::OK,
-        &list_response(matched.len(), start_index, page),
+        &list_response(matched.len(), first.start_index, page),
     ))
 }
 

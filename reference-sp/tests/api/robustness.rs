@@ -24,15 +24,13 @@ enum Target {
 }
 
 /// Query strings that must be refused, as sent on the wire (percent-encoded).
-const NASTY_QUERIES: [&str; 14] = [
+const NASTY_QUERIES: [&str; 12] = [
     "/Users?filter=userName%20eq%20%22abc",
     "/Users?filter=%FF%FE",
     "/Users?filter=userName%20eq%20%22%FF%22%20and",
     "/Users?filter=((((((((((((((((((((",
     "/Users?filter=emails[type%20eq%20%22work%22",
     "/Users?filter=userName%20gt%201e999999",
-    "/Users?startIndex=99999999999999999999999",
-    "/Users?count=-99999999999999999999999",
     "/Users?count=ten",
     "/Users?sortBy=%FF",
     "/Users?attributes=%00",
@@ -163,13 +161,6 @@ fn nasty_bodies() -> Vec<(Method, Target, Vec<u8>)> {
         ),
         (
             Method::POST,
-            Target::UserSearch,
-            json(format!(
-                r#"{{"schemas":["{SEARCH}"],"startIndex":99999999999999999999999}}"#
-            )),
-        ),
-        (
-            Method::POST,
             Target::RootSearch,
             json(format!(
                 r#"{{"schemas":["{SEARCH}"],"filter":"userName eq \"abc"}}"#
@@ -235,6 +226,14 @@ async fn nasty_inputs_get_scim_errors_and_change_nothing() {
     for query in NASTY_QUERIES {
         let request = sp.client.get(sp.url(query)).bearer_auth(&sp.token);
         assert_refused(&format!("GET {query}"), request).await;
+    }
+    // Paging numbers beyond any integer clamp as smaller ones do (RFC 7644 §3.4.2.4).
+    for query in [
+        "/Users?startIndex=99999999999999999999999",
+        "/Users?count=-99999999999999999999999",
+    ] {
+        let page = sp.get(query).await.expect(StatusCode::OK);
+        assert_eq!(page["Resources"], json!([]), "{query}");
     }
     // The server and its writer still work, and nothing above changed anything.
     sp.create_user("still-alive").await;

@@ -68,6 +68,77 @@ async fn root_search_with_an_attribute_no_type_has_is_400() {
 }
 
 #[tokio::test]
+async fn root_search_reads_an_attribute_one_type_lacks_as_no_value() {
+    // RFC 7644 §3.4.2.1: "For filtered attributes that are not part of a particular resource
+    // type, the service provider SHALL treat the attribute as if there is no attribute value."
+    let sp = spawn_sp().await;
+    let alice = sp.create_user("alice").await;
+    sp.create_user("bob").await;
+    let admins = sp
+        .create_group("admins", &[alice["id"].as_str().unwrap()])
+        .await;
+    sp.create_group("staff", &[]).await;
+    let groups_only = sp
+        .post("/.search", &search("not (userName pr)"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(resource_types(&groups_only), ["Group", "Group"]);
+    let either = sp
+        .post(
+            "/.search",
+            &search("userName sw \"a\" or displayName sw \"a\""),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(resource_types(&either), ["Group", "User"]);
+    assert!(
+        either["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|resource| resource["id"] == admins["id"])
+    );
+    let everything = sp
+        .post("/.search", &search("members pr or userName pr"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(everything["totalResults"], json!(3));
+    let not_equal = sp
+        .post("/.search", &search("userName ne \"alice\""))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(resource_types(&not_equal), ["Group", "Group", "User"]);
+}
+
+#[tokio::test]
+async fn root_search_sorted_by_an_attribute_one_type_lacks_keeps_the_other_type_last() {
+    let sp = spawn_sp().await;
+    sp.create_group("zeta", &[]).await;
+    sp.create_user("bob").await;
+    sp.create_user("alice").await;
+    let sorted = sp
+        .post(
+            "/.search",
+            &json!({"schemas": [SEARCH_SCHEMA], "sortBy": "userName"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(sorted["totalResults"], json!(3));
+    let order: Vec<&str> = sorted["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|resource| {
+            resource["userName"]
+                .as_str()
+                .or(resource["displayName"].as_str())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(order, ["alice", "bob", "zeta"]);
+}
+
+#[tokio::test]
 async fn resource_search_pages_and_projects() {
     let sp = spawn_sp().await;
     for name in ["carol", "alice", "bob"] {

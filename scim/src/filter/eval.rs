@@ -25,6 +25,17 @@ pub(super) fn matches(
     Ok(bound.test(resource))
 }
 
+/// Like [`matches`], for a query over several resource types: a path `schema` lacks reads
+/// as an attribute without a value (RFC 7644 §3.4.2.1).
+pub(super) fn matches_across(
+    filter: &Filter,
+    resource: &Map<String, Value>,
+    schema: &ResourceSchema,
+) -> ScimResult<bool> {
+    let bound = Binder::Across(schema).bind(filter)?;
+    Ok(bound.test(resource))
+}
+
 /// Whether `element`, one value of the complex attribute `parent`, matches `filter`.
 pub(super) fn matches_element(
     filter: &Filter,
@@ -46,6 +57,9 @@ pub(super) fn matches_element(
 enum Binder<'d> {
     /// A resource type: paths name its attributes.
     Resource(&'d ResourceSchema),
+    /// One of several resource types a query covers: paths name its attributes, and a path
+    /// it lacks is an attribute without a value.
+    Across(&'d ResourceSchema),
     /// One value of a complex attribute: paths name its sub-attributes.
     Element(&'d AttributeDef),
 }
@@ -65,6 +79,8 @@ enum Bound<'d> {
         target: Target<'d>,
         filter: Box<Bound<'d>>,
     },
+    /// A test of an attribute the resource type does not have: its outcome is known.
+    Known(bool),
 }
 
 /// Where the values a leaf looks at live.
@@ -109,6 +125,9 @@ enum Test {
 
 impl<'d> Binder<'d> {
     fn bind(self, filter: &Filter) -> ScimResult<Bound<'d>> {
+        if let Some(path) = self.lacks(filter) {
+            return absent(filter, path);
+        }
         Ok(match filter {
             Filter::Compare { path, op, value } => self.bind_comparison(path, *op, value)?,
             Filter::Present(path) => Bound::Present(self.locate(path)?),
@@ -123,9 +142,23 @@ impl<'d> Binder<'d> {
         })
     }
 
+    /// The path of a leaf of `filter` that names an attribute this resource type lacks, when
+    /// binding across several types.
+    fn lacks(self, filter: &Filter) -> Option<&AttrPath> {
+        let Binder::Across(schema) = self else {
+            return None;
+        };
+        let path = match filter {
+            Filter::Compare { path, .. } | Filter::Present(path) => path,
+            Filter::ValuePath { path, .. } => path,
+            Filter::And(..) | Filter::Or(..) | Filter::Not(_) => return None,
+        };
+        (!schema.has_attribute(path)).then_some(path)
+    }
+
     fn locate(self, path: &AttrPath) -> ScimResult<Target<'d>> {
         match self {
-            Binder::Resource(schema) => {
+            Binder::Resource(schema) | Binder::Across(schema) => {
                 let resolved = schema.resolve(path).map_err(|err| match err {
                     ScimError::InvalidPath { path, reason } => {
                         ScimError::UnsupportedFilter(format!("`{path}`: {reason}"))
@@ -227,6 +260,24 @@ fn comparable<'d>(target: Target<'d>, path: &AttrPath) -> ScimResult<Target<'d>>
     }
 }
 
+/// A leaf of a filter on an attribute without a value: `pr`, a value filter and every
+/// comparison but `ne` are false (`ne null` too: it asks for presence).
+fn absent<'d>(filter: &Filter, path: &AttrPath) -> ScimResult<Bound<'d>> {
+    Ok(Bound::Known(match filter {
+        Filter::Compare { op, value, .. } => match (op, value) {
+            (CompareOp::Eq | CompareOp::Ne, CompValue::Null) => *op == CompareOp::Eq,
+            (_, CompValue::Null) => {
+                return Err(unsupported(
+                    path,
+                    format!("only `eq` and `ne` compare with null, not `{op}`"),
+                ));
+            }
+            (op, _) => *op == CompareOp::Ne,
+        },
+        _ => false,
+    }))
+}
+
 fn unsupported(path: &AttrPath, reason: impl std::fmt::Display) -> ScimError {
     ScimError::UnsupportedFilter(format!("`{path}`: {reason}"))
 }
@@ -302,6 +353,10 @@ impl Test {
                 })?;
                 Ok(Test::Instant { op, literal })
             }
+            AttributeType::Binary if is_ordering(op) => Err(unsupported(
+                path,
+                format!("`{op}` does not apply to binary values (RFC 7644 §3.4.2.2)"),
+            )),
             AttributeType::String | AttributeType::Reference | AttributeType::Binary => {
                 let CompValue::String(text) = value else {
                     return Err(unsupported(
@@ -363,6 +418,14 @@ impl Test {
                 .is_some_and(|stored| satisfies(*op, stored.cmp(literal))),
         }
     }
+}
+
+/// Whether `op` orders values (`gt`, `ge`, `lt`, `le`).
+fn is_ordering(op: CompareOp) -> bool {
+    matches!(
+        op,
+        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+    )
 }
 
 /// Whether `order` (stored value against literal) satisfies an ordering operator.
@@ -428,6 +491,7 @@ impl Bound<'_> {
                 .into_iter()
                 .filter_map(Value::as_object)
                 .any(|element| filter.test(element)),
+            Bound::Known(outcome) => *outcome,
         }
     }
 }
@@ -848,5 +912,55 @@ mod tests {
                 .matches_element(&element, user_name)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn binary_values_refuse_ordering_operators() {
+        for op in ["gt", "ge", "lt", "le"] {
+            assert_unsupported(&format!(r#"x509Certificates.value {op} "a""#));
+            assert_unsupported(&format!(r#"x509Certificates[value {op} "a"]"#));
+        }
+        assert_no_match(r#"x509Certificates.value eq "TUlJ""#);
+    }
+
+    #[test]
+    fn across_types_an_attribute_the_type_lacks_has_no_value() {
+        let group = json!({"displayName": "admins", "members": [{"value": "u1"}]});
+        let group = group.as_object().unwrap();
+        let check = |text: &str| {
+            parse_filter(text)
+                .unwrap()
+                .matches_across(group, ResourceSchema::group())
+        };
+        assert_eq!(check(r#"userName eq "a""#), Ok(false));
+        assert_eq!(check(r#"userName ne "a""#), Ok(true));
+        assert_eq!(check("userName pr"), Ok(false));
+        assert_eq!(check("not (userName pr)"), Ok(true));
+        assert_eq!(check("userName eq null"), Ok(true));
+        assert_eq!(check("userName ne null"), Ok(false));
+        assert_eq!(check(r#"emails[type eq "work"]"#), Ok(false));
+        assert_eq!(check(r#"userName sw "a" or displayName sw "ad""#), Ok(true));
+        // What the type has is still checked.
+        assert!(check(r#"displayName gt 3"#).is_err());
+        assert!(check(r#"members.colour eq "x""#).is_err());
+        assert!(check(r#"userName gt null"#).is_err());
+    }
+
+    #[test]
+    fn across_types_each_attribute_belongs_to_some_type() {
+        let both = [ResourceSchema::user(), ResourceSchema::group()];
+        let check = |text: &str| parse_filter(text).unwrap().check_across(&both);
+        assert_eq!(check("userName pr or members pr"), Ok(()));
+        assert_eq!(
+            check(r#"emails[type eq "work"] and not (displayName pr)"#),
+            Ok(())
+        );
+        for unknown in ["shoeSize pr", r#"userName pr and shoeSize eq "9""#] {
+            assert!(
+                matches!(check(unknown), Err(ScimError::UnsupportedFilter(_))),
+                "{unknown}"
+            );
+        }
+        assert!(check(r#"emails[colour eq "x"]"#).is_err());
     }
 }

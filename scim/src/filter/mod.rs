@@ -13,7 +13,7 @@ mod print;
 #[cfg(test)]
 mod proptests;
 
-use crate::error::ScimResult;
+use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
 use crate::schema::{AttributeDef, ResourceSchema};
 use serde_json::{Map, Value};
@@ -141,6 +141,54 @@ impl Filter {
         schema: &ResourceSchema,
     ) -> ScimResult<bool> {
         eval::matches(self, resource, schema)
+    }
+
+    /// Whether `resource` matches in a query over several resource types (the server root,
+    /// RFC 7644 §3.4.2.1): an attribute `schema` lacks reads as having no value, so `pr` and
+    /// `eq` on it are false and `ne` true. Check the filter first with
+    /// [`Filter::check_across`].
+    pub fn matches_across(
+        &self,
+        resource: &Map<String, Value>,
+        schema: &ResourceSchema,
+    ) -> ScimResult<bool> {
+        eval::matches_across(self, resource, schema)
+    }
+
+    /// Checks the filter of a query over `schemas`: each attribute it names must belong to at
+    /// least one of them, and bind (sub-attributes, operators, literals) in each that has it.
+    pub fn check_across(&self, schemas: &[&ResourceSchema]) -> ScimResult<()> {
+        for schema in schemas {
+            self.matches_across(&Map::new(), schema)?;
+        }
+        self.each_attribute(&mut |path| {
+            if schemas.iter().any(|schema| schema.has_attribute(path)) {
+                Ok(())
+            } else {
+                let types: Vec<&str> = schemas.iter().map(|schema| schema.name).collect();
+                Err(ScimError::UnsupportedFilter(format!(
+                    "`{path}`: no resource type searched ({}) has this attribute",
+                    types.join(", ")
+                )))
+            }
+        })
+    }
+
+    /// Calls `visit` with the path of each comparison, presence test and value filter, not
+    /// the sub-attribute paths inside a value filter.
+    fn each_attribute(
+        &self,
+        visit: &mut impl FnMut(&AttrPath) -> ScimResult<()>,
+    ) -> ScimResult<()> {
+        match self {
+            Filter::Compare { path, .. } | Filter::Present(path) => visit(path),
+            Filter::ValuePath { path, .. } => visit(path),
+            Filter::And(left, right) | Filter::Or(left, right) => {
+                left.each_attribute(visit)?;
+                right.each_attribute(visit)
+            }
+            Filter::Not(inner) => inner.each_attribute(visit),
+        }
     }
 
     /// Whether one value of the complex attribute `parent` matches; paths in the filter name

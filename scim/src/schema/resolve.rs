@@ -167,6 +167,16 @@ impl ResourceSchema {
         })
     }
 
+    /// Whether this resource type has the top-level attribute `path` names (its
+    /// sub-attribute, if any, is not looked at).
+    pub fn has_attribute(&self, path: &AttrPath) -> bool {
+        let attribute = AttrPath {
+            sub_attribute: None,
+            ..path.clone()
+        };
+        self.resolve(&attribute).is_ok()
+    }
+
     /// An extension attribute named without its URN, when exactly one extension defines it.
     ///
     /// RFC 7644 §3.10 reads unqualified names as core attributes, but Entra checks the manager
