@@ -14,6 +14,8 @@ pub struct ServiceProviderFeatures {
     pub bulk_max_operations: usize,
     /// `bulk.maxPayloadSize` in bytes.
     pub bulk_max_payload_size: usize,
+    /// `changePassword.supported`: whether a password a client sets is kept and used.
+    pub change_password: bool,
 }
 
 /// The `/ServiceProviderConfig` document (RFC 7643 §5).
@@ -28,7 +30,7 @@ pub fn service_provider_config(features: &ServiceProviderFeatures, base_url: &st
             "maxPayloadSize": features.bulk_max_payload_size,
         },
         "filter": {"supported": true, "maxResults": features.max_results},
-        "changePassword": {"supported": true},
+        "changePassword": {"supported": features.change_password},
         "sort": {"supported": true},
         "etag": {"supported": true},
         "authenticationSchemes": [{
@@ -96,6 +98,7 @@ mod tests {
                 max_results: 200,
                 bulk_max_operations: 1000,
                 bulk_max_payload_size: 1_048_576,
+                change_password: false,
             },
             BASE,
         );

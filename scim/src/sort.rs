@@ -2,7 +2,7 @@
 
 use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
-use crate::schema::{AttributeType, ResolvedAttribute, ResourceSchema};
+use crate::schema::{AttributeType, ResolvedAttribute, ResourceSchema, Returned};
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -63,6 +63,12 @@ impl SortSpec {
     }
 
     fn new(sort_by: &str, attribute: ResolvedAttribute, descending: bool) -> ScimResult<SortSpec> {
+        if attribute.target().returned == Returned::Never {
+            // The order would give the values away (RFC 7643 §4.1.1).
+            return Err(ScimError::InvalidValue(format!(
+                "cannot sort by the write-only attribute `{sort_by}`"
+            )));
+        }
         if attribute.target().is_complex() && attribute.target().sub_attribute("value").is_none() {
             return Err(ScimError::InvalidValue(format!(
                 "cannot sort by the complex attribute `{sort_by}`"

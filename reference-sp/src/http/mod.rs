@@ -32,6 +32,8 @@ pub(crate) const FEATURES: ServiceProviderFeatures = ServiceProviderFeatures {
     max_results: 200,
     bulk_max_operations: 1000,
     bulk_max_payload_size: MAX_PAYLOAD_BYTES,
+    // Users sign in through SSO; a password a client sets is checked, then forgotten.
+    change_password: false,
 };
 
 /// What every handler shares.

@@ -91,6 +91,16 @@ fn migrations() -> Vec<Migration> {
             AssertSqlSafe(include_str!("../../migrations/0006_resource_rows.sql")).into_sql_str(),
             false,
         ),
+        Migration::new(
+            7,
+            "forget scim passwords".into(),
+            MigrationType::Simple,
+            AssertSqlSafe(include_str!(
+                "../../migrations/0007_forget_scim_passwords.sql"
+            ))
+            .into_sql_str(),
+            false,
+        ),
     ]
 }
 
@@ -266,7 +276,8 @@ mod tests {
              INSERT INTO resources VALUES ('acme', 'Group', 'g-1', 1, '2026-01-02T00:00:00Z',
                  '2026-01-02T00:00:00Z', '{\"displayName\":\"Staff\"}');
              INSERT INTO resources VALUES ('acme', 'User', 'u-1', 3, '2026-01-01T00:00:00Z',
-                 '2026-01-03T00:00:00Z', '{\"userName\":\"alice\",\"active\":true}');",
+                 '2026-01-03T00:00:00Z',
+                 '{\"userName\":\"alice\",\"active\":true,\"password\":\"old-secret\"}');",
         )
         .execute(&pool)
         .await
@@ -284,6 +295,15 @@ mod tests {
             acme.holder_of_name(ResourceType::User, "ALICE"),
             Some("u-1")
         );
+        // A password kept by an earlier version is forgotten (migration 0007).
+        let alice = acme.get(ResourceType::User, "u-1").expect("alice is kept");
+        assert_eq!(alice.body().get("password"), None);
+        let (with_password,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM resources WHERE body LIKE '%old-secret%'")
+                .fetch_one(store.pool())
+                .await
+                .expect("the rows are read");
+        assert_eq!(with_password, 0);
         assert_eq!(
             acme.holder_of_name(ResourceType::Group, "staff"),
             Some("g-1")

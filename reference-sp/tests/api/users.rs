@@ -2,7 +2,7 @@
 //! and the externalId filter.
 
 use crate::support::{
-    SCIM_MEDIA_TYPE, USER_SCHEMA, id_of, patch, send, spawn_sp, user, version_of,
+    SCIM_MEDIA_TYPE, USER_SCHEMA, id_of, patch, send, spawn_sp, spawn_sp_on_file, user, version_of,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -285,4 +285,49 @@ async fn unknown_schema_or_attribute_is_400() {
         .assert_scim_error(400, Some("invalidValue"));
     let listed = sp.get("/Users").await.expect(StatusCode::OK);
     assert_eq!(listed["totalResults"], json!(0));
+}
+
+#[tokio::test]
+async fn a_password_is_checked_then_forgotten_and_cannot_be_filtered_or_sorted_on() {
+    // RFC 7643 §4.1.1: the password "SHALL NOT be returnable"; the SP signs users in through
+    // SSO, so it keeps none (README, "The reference SCIM server").
+    let (sp, directory) = spawn_sp_on_file().await;
+    let mut body = user("okta.user");
+    body["password"] = json!("Zq9-first-secret");
+    let created = sp.post("/Users", &body).await.expect(StatusCode::CREATED);
+    assert!(created.get("password").is_none(), "{created:#}");
+    let path = format!("/Users/{}", id_of(&created));
+    let set = patch(json!([{"op": "replace", "path": "password", "value": "Zq9-second-secret"}]));
+    let patched = sp.patch(&path, &set).await.expect(StatusCode::OK);
+    assert!(patched.get("password").is_none(), "{patched:#}");
+    body["password"] = json!("Zq9-third-secret");
+    sp.put(&path, &body).await.expect(StatusCode::OK);
+    let wrong_type = patch(json!([{"op": "replace", "path": "password", "value": 5}]));
+    sp.patch(&path, &wrong_type)
+        .await
+        .assert_scim_error(400, Some("invalidValue"));
+    for filter in [
+        "password eq \"Zq9-third-secret\"",
+        "password sw \"Z\"",
+        "password pr",
+        "userName pr and not (password gt \"a\")",
+    ] {
+        sp.filter("/Users", filter)
+            .await
+            .assert_scim_error(400, Some("invalidFilter"));
+    }
+    sp.get("/Users?sortBy=password")
+        .await
+        .assert_scim_error(400, Some("invalidValue"));
+    let listed = sp.get("/Users").await.expect(StatusCode::OK);
+    assert!(listed["Resources"][0].get("password").is_none());
+    for file in std::fs::read_dir(directory.path()).unwrap() {
+        let path = file.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !bytes.windows(4).any(|window| window == b"Zq9-"),
+            "{} holds a password",
+            path.display()
+        );
+    }
 }

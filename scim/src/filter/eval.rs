@@ -9,7 +9,7 @@ use super::{CompValue, CompareOp, Filter};
 use crate::error::{ScimError, ScimResult};
 use crate::path::AttrPath;
 use crate::schema::{
-    AttributeDef, AttributeType, ResolvedAttribute, ResourceSchema, get_ignore_case,
+    AttributeDef, AttributeType, ResolvedAttribute, ResourceSchema, Returned, get_ignore_case,
 };
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde_json::{Map, Number, Value};
@@ -165,6 +165,9 @@ impl<'d> Binder<'d> {
                     }
                     other => other,
                 })?;
+                if resolved.target().returned == Returned::Never {
+                    return Err(write_only(path));
+                }
                 Ok(Target {
                     anchor: Anchor::Resource(resolved),
                     sub_attribute: resolved.sub_attribute.map(|sub| sub.name.as_str()),
@@ -276,6 +279,15 @@ fn absent<'d>(filter: &Filter, path: &AttrPath) -> ScimResult<Bound<'d>> {
         },
         _ => false,
     }))
+}
+
+/// A filter on a `returned: never` attribute (`password`): matching on it, even by prefix or
+/// order, would give its value away (RFC 7643 §4.1.1: it "SHALL NOT be returnable").
+fn write_only(path: &AttrPath) -> ScimError {
+    unsupported(
+        path,
+        "a write-only attribute is never returned, so it cannot be filtered on",
+    )
 }
 
 fn unsupported(path: &AttrPath, reason: impl std::fmt::Display) -> ScimError {
