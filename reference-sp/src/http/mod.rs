@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::store::{OrganizationData, ResourceType, Store, StoredResource};
 use crate::tenants::TokenIndex;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -148,6 +148,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Endpoint {
     }
 }
 
+/// The id (or name) in a resource's URL, `/Users/{id}`. One that is not UTF-8 names no
+/// resource: a SCIM 404, not the framework's plain-text rejection.
+pub(crate) struct ResourceId(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ResourceId, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(ResourceId(id)),
+            Err(rejection) => Err(ApiError(ScimError::NotFound(format!(
+                "`{}` names nothing here: {}",
+                parts.uri.path(),
+                rejection.body_text()
+            )))),
+        }
+    }
+}
+
 /// A request body parsed as JSON: too large is 413, not JSON is `invalidSyntax`.
 pub(crate) struct ScimBody(pub(crate) Value);
 
@@ -155,6 +174,17 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<ScimBody, ApiError> {
+        // A declared length over the limit is refused before any of the body is awaited.
+        let declared_length = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.trim().parse::<u64>().ok());
+        if declared_length.is_some_and(|length| length > MAX_PAYLOAD_BYTES as u64) {
+            return Err(ApiError(ScimError::PayloadTooLarge(format!(
+                "the request body is larger than {MAX_PAYLOAD_BYTES} bytes"
+            ))));
+        }
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {

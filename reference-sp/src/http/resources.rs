@@ -2,13 +2,13 @@
 //! (RFC 7644 §3.3-§3.6, §3.14).
 
 use super::auth::Tenant;
-use super::{AppState, Endpoint, FEATURES, ScimBody, Shared, scim_json};
+use super::{AppState, Endpoint, FEATURES, ResourceId, ScimBody, Shared, scim_json};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
     Mutation, Narrowing, OrganizationData, Outcome, ResourceType, StoredResource, etag_matches,
 };
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use idpsim_scim::filter::{CompValue, CompareOp, Filter};
@@ -107,7 +107,7 @@ pub(crate) async fn fetch(
     State(state): State<AppState>,
     tenant: Tenant,
     Endpoint(resource_type): Endpoint,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     params: QueryParams,
 ) -> ApiResult<Response> {
@@ -153,7 +153,7 @@ pub(crate) async fn replace(
     State(state): State<AppState>,
     tenant: Tenant,
     Endpoint(resource_type): Endpoint,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     params: QueryParams,
     ScimBody(body): ScimBody,
@@ -176,7 +176,7 @@ pub(crate) async fn patch(
     State(state): State<AppState>,
     tenant: Tenant,
     Endpoint(resource_type): Endpoint,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     params: QueryParams,
     ScimBody(body): ScimBody,
@@ -200,7 +200,7 @@ pub(crate) async fn delete(
     State(state): State<AppState>,
     tenant: Tenant,
     Endpoint(resource_type): Endpoint,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     tenant.require_write()?;

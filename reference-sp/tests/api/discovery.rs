@@ -70,3 +70,39 @@ async fn unknown_paths_are_scim_404() {
             .assert_scim_error(404, None);
     }
 }
+
+#[tokio::test]
+async fn a_filter_on_a_discovery_endpoint_is_403() {
+    // RFC 7644 §4: "If a 'filter' is provided, the service provider SHOULD respond with HTTP
+    // status code 403 (Forbidden)"; the other query parameters are ignored.
+    let sp = spawn_sp().await;
+    for path in DISCOVERY_PATHS {
+        sp.get(&format!("{path}?filter=name%20eq%20%22User%22"))
+            .await
+            .assert_scim_error(403, None);
+        let ignored = sp.get(&format!("{path}?sortBy=name&count=1")).await;
+        assert_eq!(ignored.status, StatusCode::OK, "{path}: {ignored:#?}");
+    }
+}
+
+#[tokio::test]
+async fn an_id_that_is_not_utf8_is_a_scim_404() {
+    let sp = spawn_sp().await;
+    for path in [
+        "/Users/%FF",
+        "/Groups/%C3%28",
+        "/Schemas/%FF",
+        "/ResourceTypes/%FF",
+    ] {
+        sp.get(path).await.assert_scim_error(404, None);
+    }
+    for method in [Method::PUT, Method::PATCH, Method::DELETE] {
+        let reply = send(
+            sp.request(method.clone(), "/Users/%FF")
+                .header("content-type", "application/scim+json")
+                .body("{}"),
+        )
+        .await;
+        reply.assert_scim_error(404, None);
+    }
+}

@@ -45,6 +45,42 @@ async fn body_over_one_mebibyte_is_413() {
 }
 
 #[tokio::test]
+async fn a_declared_length_over_one_mebibyte_is_413_before_the_body_arrives() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let sp = spawn_sp().await;
+    let mut stream = tokio::net::TcpStream::connect(sp.sp.address())
+        .await
+        .expect("the SP accepts connections");
+    let head = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: 10000000000\r\n\r\n{{\"userName\"",
+        sp.token
+    );
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .expect("the head is sent");
+    // The client keeps the connection open and sends nothing more: the answer must not wait
+    // for the rest of the declared body.
+    let read_head = async {
+        let mut answer = Vec::new();
+        let mut buffer = [0_u8; 4096];
+        while !answer.windows(4).any(|window| window == b"\r\n\r\n") {
+            let read = stream.read(&mut buffer).await.expect("the answer is read");
+            assert_ne!(read, 0, "the connection closed without an answer");
+            answer.extend_from_slice(&buffer[..read]);
+        }
+        answer
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(20), read_head)
+        .await
+        .expect("the SP answers without waiting for the declared body");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/scim+json"), "{answer}");
+}
+
+#[tokio::test]
 async fn malformed_json_is_400_invalid_syntax() {
     let sp = spawn_sp().await;
     for body in ["{\"userName\": ", "not json", "", "{\"userName\": \"a\"}}"] {
