@@ -321,8 +321,22 @@ impl Edit<'_> {
         match (self.op, self.value) {
             (PatchOp::Add, _) => {
                 for value in listed {
-                    match values.iter().position(|present| *present == value) {
-                        Some(index) => touched.push(index),
+                    match values
+                        .iter()
+                        .position(|present| is_same_entry(def, present, &value))
+                    {
+                        Some(index) => {
+                            if let (Some(Value::Object(present)), Value::Object(added)) =
+                                (values.get(index), &value)
+                            {
+                                let updated =
+                                    merge_complex(def, present, &details(added), self.name)?;
+                                if let Some(slot) = values.get_mut(index) {
+                                    *slot = Value::Object(updated);
+                                }
+                            }
+                            touched.push(index);
+                        }
                         None => {
                             touched.push(values.len());
                             values.push(value);
@@ -492,6 +506,42 @@ fn equality_seed(filter: &Filter, def: &AttributeDef) -> Option<Map<String, Valu
         }
         _ => None,
     }
+}
+
+/// Whether `added`, a value being added to a multi-valued attribute, is already there as
+/// `present` (RFC 7644 §3.5.2.1: "If the target location already contains the value specified,
+/// no changes SHOULD be made"). For a complex attribute with a `value` sub-attribute, that is
+/// the same `value` (ignoring case unless it is `caseExact`, as `emails.value` is not) of the
+/// same `type`, when both give one; otherwise the same value throughout.
+fn is_same_entry(def: &AttributeDef, present: &Value, added: &Value) -> bool {
+    let (Some(value_def), Value::Object(present), Value::Object(added)) =
+        (def.sub_attribute("value"), present, added)
+    else {
+        return same_value(def, present, added);
+    };
+    let same_entry_value = match (present.get("value"), added.get("value")) {
+        (Some(left), Some(right)) => same_value(value_def, left, right),
+        _ => false,
+    };
+    let same_type = match (
+        def.sub_attribute("type"),
+        present.get("type"),
+        added.get("type"),
+    ) {
+        (Some(type_def), Some(left), Some(right)) => same_value(type_def, left, right),
+        _ => true,
+    };
+    same_entry_value && same_type
+}
+
+/// The sub-attributes of an added element that may update the entry it duplicates: all but
+/// `value` and `type`, which identify the entry and stay as stored.
+fn details(added: &Map<String, Value>) -> Map<String, Value> {
+    added
+        .iter()
+        .filter(|(key, _)| !matches!(key.as_str(), "value" | "type"))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
 }
 
 /// `new`'s sub-attributes set over `old`'s; the others are kept.

@@ -545,6 +545,71 @@ fn add_to_multi_valued_appends_values_not_already_present() {
 }
 
 #[test]
+fn add_of_a_value_already_there_in_another_case_or_without_its_details_changes_nothing() {
+    // `emails.value` is not caseExact (RFC 7643 §4.1.2), and a value "already contained" is
+    // not added again (RFC 7644 §3.5.2.1).
+    for added in [
+        json!({"value": "ADELE@contoso.test", "type": "work"}),
+        json!({"value": "adele@contoso.test"}),
+        json!({"value": "Adele@Contoso.test", "type": "Work", "primary": true}),
+    ] {
+        let patched = patch_user(
+            &adele(),
+            json!([{"op": "add", "path": "emails", "value": [added.clone()]}]),
+        )
+        .unwrap();
+        assert_eq!(patched, adele(), "{added}");
+    }
+}
+
+#[test]
+fn add_of_a_value_already_there_updates_its_details_and_keeps_one_primary() {
+    let two = patch_user(
+        &adele(),
+        json!([{"op": "add", "path": "emails", "value": [
+            {"value": "adele@home.test", "type": "home"}
+        ]}]),
+    )
+    .unwrap();
+    let patched = patch_user(
+        &two,
+        json!([{"op": "add", "path": "emails", "value": [
+            {"value": "ADELE@home.test", "type": "home", "primary": true}
+        ]}]),
+    )
+    .unwrap();
+    assert_eq!(
+        patched["emails"],
+        json!([
+            {"value": "adele@contoso.test", "type": "work", "primary": false},
+            {"value": "adele@home.test", "type": "home", "primary": true}
+        ])
+    );
+}
+
+#[test]
+fn add_of_the_same_address_with_another_type_is_a_new_value() {
+    let patched = patch_user(
+        &adele(),
+        json!([{"op": "add", "path": "emails", "value": [
+            {"value": "adele@contoso.test", "type": "home"}
+        ]}]),
+    )
+    .unwrap();
+    assert_eq!(patched["emails"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn add_of_a_member_already_there_with_its_type_adds_nothing() {
+    let patched = patch_group(
+        &sales(&["u1"]),
+        json!([{"op": "add", "path": "members", "value": [{"value": "u1", "type": "User"}]}]),
+    )
+    .unwrap();
+    assert_eq!(member_ids(&patched), ["u1"]);
+}
+
+#[test]
 fn add_of_a_single_value_to_a_multi_valued_attribute_is_a_list_of_one() {
     let patched = patch_group(
         &sales(&["u1"]),

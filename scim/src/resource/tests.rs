@@ -614,3 +614,20 @@ fn refresh_schemas_keeps_listed_marker_schemas() {
         json!([GROUP_SCHEMA, ENTRA_GROUP_SCHEMA])
     );
 }
+
+#[test]
+fn binary_values_must_be_base64() {
+    let with_certificate = |value: &str| {
+        create_user(json!({
+            "schemas": [USER_SCHEMA],
+            "userName": "bjensen",
+            "x509Certificates": [{"value": value}]
+        }))
+    };
+    assert!(with_certificate("TUlJRGZqQ0NBeWVnQXdJQkFnSUJBREFOQmdr").is_ok());
+    assert!(with_certificate("TWFu").is_ok());
+    for not_base64 in ["!!!notb64", "TWF", "TW Fu", "TWFu\nTWFu", "TWF_"] {
+        let message = invalid_value(with_certificate(not_base64));
+        assert!(message.contains("base64"), "{not_base64}: {message}");
+    }
+}

@@ -6,6 +6,8 @@
 
 use crate::error::{ScimError, ScimResult};
 use crate::schema::{AttributeDef, AttributeType, Mutability};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
@@ -72,10 +74,19 @@ pub(crate) fn canonical_single(
     };
     match (def.kind, value) {
         (_, Value::Null) => Ok(None),
-        (
-            AttributeType::String | AttributeType::Binary | AttributeType::Reference,
-            Value::String(_),
-        )
+        // RFC 7643 §2.3.6: binary values are base64 (RFC 4648 §4: the standard alphabet,
+        // padded, no line breaks).
+        (AttributeType::Binary, Value::String(text)) => {
+            if BASE64.decode(text).is_ok() {
+                Ok(Some(value.clone()))
+            } else {
+                Err(ScimError::InvalidValue(format!(
+                    "`{name}` must be base64 (RFC 4648 §4), and `{}` is not",
+                    abbreviated(text)
+                )))
+            }
+        }
+        (AttributeType::String | AttributeType::Reference, Value::String(_))
         | (AttributeType::Boolean, Value::Bool(_))
         | (AttributeType::Decimal, Value::Number(_)) => Ok(Some(value.clone())),
         // Entra sends booleans as the strings "True"/"False" (personas.md §1.1, "Deactivate").
@@ -92,6 +103,15 @@ pub(crate) fn canonical_single(
         }
         (AttributeType::Complex, Value::Object(map)) => canonical_complex(def, map, name),
         _ => Err(wrong_type()),
+    }
+}
+
+/// The first characters of `text`, for an error message.
+fn abbreviated(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
 }
 
