@@ -71,7 +71,7 @@ pub struct BulkOperationResult {
     pub method: BulkMethod,
     /// The operation's `bulkId`, echoed.
     pub bulk_id: Option<String>,
-    /// The resource's location, on success.
+    /// The resource's location: always but for a failed POST.
     pub location: Option<String>,
     /// The resource's new version, on success.
     pub version: Option<String>,
@@ -82,12 +82,19 @@ pub struct BulkOperationResult {
 }
 
 impl BulkOperationResult {
-    /// A failed operation, carrying the SCIM error body.
-    pub fn failed(operation: &BulkOperation, error: &ScimError) -> BulkOperationResult {
+    /// A failed operation, carrying the SCIM error body. It names the resource it was for,
+    /// under `base_url`, unless it was a POST (RFC 7644 §3.7.3: `location` is "REQUIRED in a
+    /// response, except in the event of a POST failure").
+    pub fn failed(
+        operation: &BulkOperation,
+        error: &ScimError,
+        base_url: &str,
+    ) -> BulkOperationResult {
         BulkOperationResult {
             method: operation.method,
             bulk_id: operation.bulk_id.clone(),
-            location: None,
+            location: (operation.method != BulkMethod::Post)
+                .then(|| format!("{base_url}{}", operation.path)),
             version: None,
             status: error.status(),
             response: Some(error.to_body()),
@@ -98,10 +105,14 @@ impl BulkOperationResult {
 /// The order in which to execute a bulk request's operations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionPlan {
-    /// Indices of runnable operations, dependencies first, otherwise in request order.
+    /// Indices of operations that can run one after the other, each after the POSTs it
+    /// references, otherwise in request order.
     pub order: Vec<usize>,
-    /// Operations that can never run (circular `bulkId` references), with the reason.
-    pub unrunnable: Vec<(usize, ScimError)>,
+    /// Indices, in request order, of the operations caught in or behind a circular `bulkId`
+    /// reference (POSTs that reference each other, and what references them). They run after
+    /// `order`: the POSTs created without the references still open, then completed (RFC
+    /// 7644 §3.7.1: the server "MUST try to resolve circular cross-references").
+    pub circular: Vec<usize>,
 }
 
 impl BulkRequest {
@@ -163,9 +174,8 @@ impl BulkRequest {
         })
     }
 
-    /// Orders the operations so that each runs after the POSTs whose `bulkId` it references.
-    /// Operations caught in a reference cycle cannot run (RFC 7644 §3.7.1 allows refusing
-    /// circular references the server cannot resolve).
+    /// Orders the operations so that each runs after the POSTs whose `bulkId` it references;
+    /// those caught in a reference cycle are set apart (see [`ExecutionPlan::circular`]).
     pub fn execution_plan(&self) -> ExecutionPlan {
         let creators: HashMap<&str, usize> = self
             .operations
@@ -196,19 +206,71 @@ impl BulkRequest {
             done[next] = true;
             order.push(next);
         }
-        let unrunnable = (0..self.operations.len())
-            .filter(|&i| !done[i])
-            .map(|i| {
-                (
-                    i,
-                    ScimError::InvalidValue(
-                        "the operation is part of a circular bulkId reference".into(),
-                    ),
-                )
-            })
-            .collect();
-        ExecutionPlan { order, unrunnable }
+        let circular = (0..self.operations.len()).filter(|&i| !done[i]).collect();
+        ExecutionPlan { order, circular }
     }
+}
+
+/// Like [`resolve_bulk_ids`], for a POST caught in a circular reference: a value that
+/// references one of the `pending` bulkIds, whose resource does not exist yet, is left out
+/// (an element of a list, such as a group member, or the attribute holding it, such as a
+/// `manager`). Returns the operation and whether anything was left out, in which case the
+/// resource is to be completed with the whole data once the pending POSTs have run.
+pub fn resolve_bulk_ids_leaving_out(
+    operation: &BulkOperation,
+    created: &HashMap<String, String>,
+    pending: &HashSet<String>,
+) -> ScimResult<(BulkOperation, bool)> {
+    let is_pending = |text: &str| {
+        let mut ids = Vec::new();
+        collect_ids(text, &mut ids);
+        ids.iter()
+            .any(|id| pending.contains(id) && !created.contains_key(id))
+    };
+    let mut partial = operation.clone();
+    let mut left_out = false;
+    if let Some(data) = &mut partial.data {
+        left_out = leave_out(data, &is_pending);
+    }
+    Ok((resolve_bulk_ids(&partial, created)?, left_out))
+}
+
+/// Removes from `value` what references a pending resource: each list element holding such a
+/// reference (a group member), and each object member that is one (a string) or is a flat
+/// complex value holding one (`manager: {"value": "bulkId:m"}`). Whether it removed anything.
+fn leave_out(value: &mut Value, is_pending: &impl Fn(&str) -> bool) -> bool {
+    let mut removed = false;
+    match value {
+        Value::Array(items) => {
+            let before = items.len();
+            items.retain(|item| !holds_pending(item, is_pending));
+            removed = items.len() != before;
+        }
+        Value::Object(map) => {
+            map.retain(|_, member| {
+                let flat = match &*member {
+                    Value::Object(inner) => inner.values().all(|v| !v.is_object() && !v.is_array()),
+                    Value::Array(_) => false,
+                    _ => true,
+                };
+                let drop = flat && holds_pending(member, is_pending);
+                removed |= drop;
+                !drop
+            });
+            for member in map.values_mut() {
+                removed |= leave_out(member, is_pending);
+            }
+        }
+        _ => {}
+    }
+    removed
+}
+
+/// Whether any string in `value` is one `is_pending` accepts.
+fn holds_pending(value: &Value, is_pending: &impl Fn(&str) -> bool) -> bool {
+    let mut found = false;
+    visit_strings(value, &mut |text| found |= is_pending(text));
+    found
 }
 
 /// Replaces every `bulkId:X` in the operation's path and data with the id the POST named `X`
@@ -378,11 +440,11 @@ mod tests {
         ]));
         let plan = BulkRequest::parse(&body, 10).unwrap().execution_plan();
         assert_eq!(plan.order, [1, 0]);
-        assert!(plan.unrunnable.is_empty());
+        assert!(plan.circular.is_empty());
     }
 
     #[test]
-    fn circular_references_are_unrunnable() {
+    fn circular_references_are_set_apart() {
         let body = request(json!([
             {"method": "POST", "path": "/Groups", "bulkId": "a",
              "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
@@ -392,7 +454,67 @@ mod tests {
         ]));
         let plan = BulkRequest::parse(&body, 10).unwrap().execution_plan();
         assert_eq!(plan.order, [2]);
-        assert_eq!(plan.unrunnable.len(), 2);
+        assert_eq!(plan.circular, [0, 1]);
+    }
+
+    #[test]
+    fn references_to_pending_resources_are_left_out() {
+        let post = |data: Value| BulkOperation {
+            method: BulkMethod::Post,
+            bulk_id: Some("a".into()),
+            version: None,
+            path: "/Groups".into(),
+            data: Some(data),
+        };
+        let pending = HashSet::from(["a".to_string(), "b".to_string(), "m".to_string()]);
+        let created = HashMap::from([("b".to_string(), "B1".to_string())]);
+        let group = post(json!({"displayName": "A", "members": [
+            {"value": "bulkId:b", "type": "Group"}, {"value": "bulkId:m"}, {"value": "u1"}
+        ]}));
+        let (partial, left_out) = resolve_bulk_ids_leaving_out(&group, &created, &pending).unwrap();
+        assert!(left_out);
+        assert_eq!(
+            partial.data.unwrap()["members"],
+            json!([{"value": "B1", "type": "Group"}, {"value": "u1"}])
+        );
+        let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let user = post(json!({"userName": "x", enterprise: {
+            "department": "R&D", "manager": {"value": "bulkId:m"}
+        }}));
+        let (partial, left_out) = resolve_bulk_ids_leaving_out(&user, &created, &pending).unwrap();
+        assert!(left_out);
+        assert_eq!(
+            partial.data.unwrap()[enterprise],
+            json!({"department": "R&D"})
+        );
+        let complete = post(json!({"displayName": "C", "members": [{"value": "bulkId:b"}]}));
+        let (_, left_out) = resolve_bulk_ids_leaving_out(&complete, &created, &pending).unwrap();
+        assert!(!left_out);
+        // A reference to a bulkId that is neither created nor pending is still an error.
+        let stray = post(json!({"displayName": "D", "members": [{"value": "bulkId:zz"}]}));
+        assert!(resolve_bulk_ids_leaving_out(&stray, &created, &pending).is_err());
+    }
+
+    #[test]
+    fn a_failed_operation_names_its_resource_unless_it_was_a_post() {
+        let error = ScimError::NotFound("gone".into());
+        let operation = |method| BulkOperation {
+            method,
+            bulk_id: Some("x".into()),
+            version: None,
+            path: "/Users/u1".into(),
+            data: None,
+        };
+        let base = "http://127.0.0.1:8080/scim/v2";
+        for method in [BulkMethod::Put, BulkMethod::Patch, BulkMethod::Delete] {
+            let failed = BulkOperationResult::failed(&operation(method), &error, base);
+            assert_eq!(
+                failed.location.as_deref(),
+                Some("http://127.0.0.1:8080/scim/v2/Users/u1")
+            );
+        }
+        let post = BulkOperationResult::failed(&operation(BulkMethod::Post), &error, base);
+        assert_eq!(post.location, None);
     }
 
     #[test]

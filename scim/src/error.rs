@@ -41,6 +41,10 @@ pub enum ScimError {
         /// `readOnly` or `immutable`.
         mutability: String,
     },
+    /// The request conflicts with the state of the resources, as circular bulkId references
+    /// that could not be resolved do (RFC 7644 §3.7.1: 409).
+    #[error("{0}")]
+    Conflict(String),
     /// A value that must be unique is already taken (RFC 7644 §3.3: 409).
     #[error("{0}")]
     Uniqueness(String),
@@ -92,7 +96,7 @@ impl ScimError {
             ScimError::Forbidden(_) => 403,
             ScimError::NotFound(_) => 404,
             ScimError::MethodNotAllowed(_) => 405,
-            ScimError::Uniqueness(_) => 409,
+            ScimError::Uniqueness(_) | ScimError::Conflict(_) => 409,
             ScimError::PreconditionFailed(_) => 412,
             ScimError::PayloadTooLarge(_) => 413,
             ScimError::Internal(_) => 500,

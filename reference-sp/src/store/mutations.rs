@@ -6,11 +6,12 @@ use super::records::{ResourceType, StoredResource, etag_matches};
 use super::writer::Mutation;
 use idpsim_scim::bulk::{
     BulkMethod, BulkOperation, BulkOperationResult, BulkRequest, resolve_bulk_ids,
+    resolve_bulk_ids_leaving_out,
 };
 use idpsim_scim::{PatchRequest, ScimError, ScimResult, apply_patch, prepare_write};
 use imbl::OrdSet;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// A change to one row of the `resources` table.
@@ -195,57 +196,139 @@ impl Work<'_> {
 
     /// Runs a bulk request (RFC 7644 §3.7): operations in dependency order, each all or
     /// nothing, `bulkId:` references replaced by the ids created, stopping once
-    /// `failOnErrors` operations have failed.
+    /// `failOnErrors` operations have failed. POSTs that reference each other in a circle
+    /// run last, together (see [`Work::create_circular`]).
     pub(super) fn bulk(
         &mut self,
         request: &BulkRequest,
         base_url: &str,
     ) -> Vec<BulkOperationResult> {
         let plan = request.execution_plan();
-        let error_limit = request.fail_on_errors.unwrap_or(usize::MAX);
-        let mut created_ids: HashMap<String, String> = HashMap::new();
-        let mut results = Vec::with_capacity(request.operations.len());
-        let mut errors = 0;
+        let mut run = BulkRun {
+            created_ids: HashMap::new(),
+            results: Vec::with_capacity(request.operations.len()),
+            errors: 0,
+            error_limit: request.fail_on_errors.unwrap_or(usize::MAX),
+        };
         for operation in plan.order.iter().filter_map(|&i| request.operations.get(i)) {
-            if errors >= error_limit {
-                return results;
+            if run.stopped() {
+                return run.results;
             }
+            self.run_bulk_step(operation, &mut run, base_url);
+        }
+        let (posts, others): (Vec<&BulkOperation>, Vec<&BulkOperation>) = plan
+            .circular
+            .iter()
+            .filter_map(|&i| request.operations.get(i))
+            .partition(|operation| operation.method == BulkMethod::Post);
+        if !posts.is_empty() && !run.stopped() {
             let (data_before, changes_before) = (self.data.clone(), self.changes.len());
-            match self.run_bulk_operation(operation, &created_ids, base_url) {
-                Ok((result, created)) => {
-                    if let (Some(bulk_id), Some(id)) = (&operation.bulk_id, created) {
-                        created_ids.insert(bulk_id.clone(), id);
-                    }
-                    results.push(result);
-                }
+            match self.create_circular(&posts, &mut run.created_ids, base_url) {
+                Ok(results) => run.results.extend(results),
                 Err(error) => {
                     *self.data = data_before;
                     self.changes.truncate(changes_before);
-                    errors += 1;
-                    results.push(BulkOperationResult::failed(operation, &error));
+                    let bulk_ids: Vec<&str> = posts
+                        .iter()
+                        .filter_map(|post| post.bulk_id.as_deref())
+                        .collect();
+                    for bulk_id in &bulk_ids {
+                        run.created_ids.remove(*bulk_id);
+                    }
+                    let conflict = ScimError::Conflict(format!(
+                        "the circular bulkId references between {} could not be resolved: {error}",
+                        bulk_ids.join(", ")
+                    ));
+                    for post in &posts {
+                        if run.stopped() {
+                            return run.results;
+                        }
+                        run.fail(post, &conflict, base_url);
+                    }
                 }
             }
         }
-        for (index, error) in &plan.unrunnable {
-            if errors >= error_limit {
+        for operation in others {
+            if run.stopped() {
                 break;
             }
-            if let Some(operation) = request.operations.get(*index) {
-                errors += 1;
-                results.push(BulkOperationResult::failed(operation, error));
-            }
+            self.run_bulk_step(operation, &mut run, base_url);
         }
-        results
+        run.results
     }
 
-    /// One bulk operation; on success its result and, for a POST, the id it created.
+    /// Runs one operation of a bulk request, all or nothing, and records its result.
+    fn run_bulk_step(&mut self, operation: &BulkOperation, run: &mut BulkRun, base_url: &str) {
+        let (data_before, changes_before) = (self.data.clone(), self.changes.len());
+        let outcome = resolve_bulk_ids(operation, &run.created_ids)
+            .and_then(|resolved| self.run_bulk_operation(&resolved, base_url));
+        match outcome {
+            Ok((result, created)) => {
+                if let (Some(bulk_id), Some(id)) = (&operation.bulk_id, created) {
+                    run.created_ids.insert(bulk_id.clone(), id);
+                }
+                run.results.push(result);
+            }
+            Err(error) => {
+                *self.data = data_before;
+                self.changes.truncate(changes_before);
+                run.fail(operation, &error, base_url);
+            }
+        }
+    }
+
+    /// Creates POSTs that reference each other (RFC 7644 §3.7.1: the server "MUST try to
+    /// resolve circular cross-references"), as the RFC's example does: each is created in
+    /// request order without the references to those not created yet, and each that left
+    /// some out is then replaced with its whole data. Any failure fails them all.
+    fn create_circular(
+        &mut self,
+        posts: &[&BulkOperation],
+        created_ids: &mut HashMap<String, String>,
+        base_url: &str,
+    ) -> ScimResult<Vec<BulkOperationResult>> {
+        let pending: HashSet<String> = posts
+            .iter()
+            .filter_map(|post| post.bulk_id.clone())
+            .collect();
+        let mut created = Vec::with_capacity(posts.len());
+        for post in posts {
+            let (partial, left_out) = resolve_bulk_ids_leaving_out(post, created_ids, &pending)?;
+            let (result, id) = self.run_bulk_operation(&partial, base_url)?;
+            if let (Some(bulk_id), Some(id)) = (&post.bulk_id, id.clone()) {
+                created_ids.insert(bulk_id.clone(), id);
+            }
+            created.push((post, result, id, left_out));
+        }
+        let mut results = Vec::with_capacity(created.len());
+        for (post, mut result, id, left_out) in created {
+            if let (true, Some(id)) = (left_out, id) {
+                let whole = resolve_bulk_ids(post, created_ids)?;
+                let (resource_type, _) = bulk_target(&whole.path)?;
+                let body = whole.data.ok_or_else(|| {
+                    ScimError::InvalidSyntax("`data` is required for POST, PUT and PATCH".into())
+                })?;
+                if let Some(resource) = self.apply(Mutation::Replace {
+                    resource_type,
+                    id,
+                    body,
+                    if_match: None,
+                })? {
+                    result.version = Some(self.data.etag(&resource));
+                }
+            }
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    /// One bulk operation, its `bulkId` references resolved; on success its result and, for
+    /// a POST, the id it created.
     fn run_bulk_operation(
         &mut self,
-        operation: &BulkOperation,
-        created_ids: &HashMap<String, String>,
+        resolved: &BulkOperation,
         base_url: &str,
     ) -> ScimResult<(BulkOperationResult, Option<String>)> {
-        let resolved = resolve_bulk_ids(operation, created_ids)?;
         let (resource_type, id) = bulk_target(&resolved.path)?;
         let data = || {
             resolved.data.clone().ok_or_else(|| {
@@ -328,6 +411,28 @@ impl Work<'_> {
             },
             created,
         ))
+    }
+}
+
+/// The state of a bulk request's run: the ids its POSTs created, the results so far and the
+/// failures counted against `failOnErrors`.
+struct BulkRun {
+    created_ids: HashMap<String, String>,
+    results: Vec<BulkOperationResult>,
+    errors: usize,
+    error_limit: usize,
+}
+
+impl BulkRun {
+    /// Whether `failOnErrors` failures have been reached, so no further operation runs.
+    fn stopped(&self) -> bool {
+        self.errors >= self.error_limit
+    }
+
+    fn fail(&mut self, operation: &BulkOperation, error: &ScimError, base_url: &str) {
+        self.errors += 1;
+        self.results
+            .push(BulkOperationResult::failed(operation, error, base_url));
     }
 }
 

@@ -121,8 +121,71 @@ async fn without_fail_on_errors_every_operation_runs() {
 }
 
 #[tokio::test]
-async fn circular_bulk_id_references_fail_those_operations() {
+async fn circular_bulk_id_references_are_resolved() {
+    // RFC 7644 §3.7.1's example: two groups that are each other's member, and a user whose
+    // manager is created after it and is its member.
     let sp = spawn_sp().await;
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let response = sp
+        .post(
+            "/Bulk",
+            &bulk_request(json!([
+                {"method": "POST", "path": "/Groups", "bulkId": "qwerty", "data": {
+                    "schemas": [GROUP_SCHEMA], "displayName": "Group A",
+                    "members": [{"type": "Group", "value": "bulkId:ytrewq"}],
+                }},
+                {"method": "POST", "path": "/Groups", "bulkId": "ytrewq", "data": {
+                    "schemas": [GROUP_SCHEMA], "displayName": "Group B",
+                    "members": [{"type": "Group", "value": "bulkId:qwerty"},
+                                {"type": "User", "value": "bulkId:boss"}],
+                }},
+                {"method": "POST", "path": "/Users", "bulkId": "boss", "data": {
+                    "schemas": [crate::support::USER_SCHEMA, enterprise], "userName": "boss",
+                    enterprise: {"manager": {"value": "bulkId:report"}},
+                }},
+                {"method": "POST", "path": "/Users", "bulkId": "report", "data": {
+                    "schemas": [crate::support::USER_SCHEMA, enterprise], "userName": "report",
+                    enterprise: {"manager": {"value": "bulkId:boss"}},
+                }},
+                {"method": "PATCH", "path": "/Groups/bulkId:qwerty", "data": {
+                    "schemas": [PATCH_SCHEMA],
+                    "Operations": [{"op": "replace", "path": "displayName", "value": "Group A2"}],
+                }},
+            ])),
+        )
+        .await
+        .expect(StatusCode::OK);
+    for bulk_id in ["qwerty", "ytrewq", "boss", "report"] {
+        assert_eq!(
+            result_of(&response, bulk_id)["status"],
+            "201",
+            "{response:#}"
+        );
+    }
+    let a = fetch_created(&sp, result_of(&response, "qwerty")).await;
+    let b = fetch_created(&sp, result_of(&response, "ytrewq")).await;
+    let boss = fetch_created(&sp, result_of(&response, "boss")).await;
+    let report = fetch_created(&sp, result_of(&response, "report")).await;
+    assert_eq!(a["displayName"], "Group A2");
+    assert_eq!(member_values(&a), [id_of(&b)]);
+    let mut b_members = member_values(&b);
+    b_members.sort_unstable();
+    let mut expected = vec![id_of(&a).to_owned(), id_of(&boss).to_owned()];
+    expected.sort_unstable();
+    assert_eq!(b_members, expected);
+    assert_eq!(boss[enterprise]["manager"]["value"], id_of(&report));
+    assert_eq!(report[enterprise]["manager"]["value"], id_of(&boss));
+    // The version each result reports is the resource's once completed.
+    assert_eq!(
+        result_of(&response, "boss")["version"],
+        boss["meta"]["version"]
+    );
+}
+
+#[tokio::test]
+async fn circular_references_that_cannot_be_resolved_are_409_and_change_nothing() {
+    let sp = spawn_sp().await;
+    sp.create_group("taken", &[]).await;
     let response = sp
         .post(
             "/Bulk",
@@ -132,7 +195,7 @@ async fn circular_bulk_id_references_fail_those_operations() {
                     "members": [{"type": "Group", "value": "bulkId:g2"}],
                 }},
                 {"method": "POST", "path": "/Groups", "bulkId": "g2", "data": {
-                    "schemas": [GROUP_SCHEMA], "displayName": "two",
+                    "schemas": [GROUP_SCHEMA], "displayName": "TAKEN",
                     "members": [{"type": "Group", "value": "bulkId:g1"}],
                 }},
                 {"method": "POST", "path": "/Users", "bulkId": "u", "data": user("alice")},
@@ -142,12 +205,17 @@ async fn circular_bulk_id_references_fail_those_operations() {
         .expect(StatusCode::OK);
     for bulk_id in ["g1", "g2"] {
         let failed = result_of(&response, bulk_id);
-        assert_eq!(failed["status"], "400", "{response:#}");
-        assert_eq!(failed["response"]["scimType"], "invalidValue");
+        assert_eq!(failed["status"], "409", "{response:#}");
+        assert!(failed.get("location").is_none(), "{failed:#}");
+        let detail = failed["response"]["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("circular") && detail.contains("taken"),
+            "{detail}"
+        );
     }
     assert_eq!(result_of(&response, "u")["status"], "201");
     let groups = sp.get("/Groups").await.expect(StatusCode::OK);
-    assert_eq!(groups["totalResults"], json!(0));
+    assert_eq!(groups["totalResults"], json!(1));
 }
 
 #[tokio::test]
@@ -207,6 +275,11 @@ async fn bulk_versions_deletes_and_the_deletion_policy_apply_per_operation() {
         .filter_map(|result| result["status"].as_str())
         .collect();
     assert_eq!(statuses, ["412", "204", "204"], "{response:#}");
+    // A failed PUT, PATCH or DELETE still names its resource (RFC 7644 §3.7.3).
+    assert_eq!(
+        results(&response)[0]["location"],
+        json!(format!("{}{alice_path}", sp.sp.base_url()))
+    );
     let kept = sp.get(&alice_path).await.expect(StatusCode::OK);
     assert_eq!(kept["userName"], "alice");
     assert_eq!(kept["active"], json!(false));
