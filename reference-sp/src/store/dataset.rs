@@ -155,24 +155,38 @@ impl OrganizationData {
         }
     }
 
-    /// The entity tag `resource` is served with (`meta.version`, RFC 7644 §3.14). A user's
-    /// representation includes its read-only `groups` (with each group's display name), which
-    /// change without the user being written; so a user's tag also covers the id and version
-    /// of every group it is in, and a cached copy with stale groups never matches.
+    /// The entity tag `resource` is served with (`meta.version`, RFC 7644 §3.14). A resource
+    /// is served with values taken from others, which change without it being written: a
+    /// user's read-only `groups` (each group's display name), a group's `members` (each
+    /// member's display name). So a user's tag also covers the id and version of every group it
+    /// is in, and a group's the id and display name of every member, and a cached copy showing
+    /// stale values never matches.
     pub(crate) fn etag(&self, resource: &StoredResource) -> String {
-        let groups = match resource.resource_type {
-            ResourceType::User => self.groups_of(&resource.id),
-            ResourceType::Group => Vec::new(),
-        };
-        if groups.is_empty() {
-            return format!("W/\"{}\"", resource.version);
-        }
         let mut digest = Sha256::new();
-        for group_id in &groups {
-            let group_version = self
-                .get(ResourceType::Group, group_id)
-                .map_or(0, |group| group.version);
-            digest.update(format!("{group_id}:{group_version};"));
+        let mut covers_others = false;
+        match resource.resource_type {
+            ResourceType::User => {
+                for group_id in self.groups_of(&resource.id) {
+                    let group_version = self
+                        .get(ResourceType::Group, &group_id)
+                        .map_or(0, |group| group.version);
+                    digest.update(format!("{group_id}:{group_version};"));
+                    covers_others = true;
+                }
+            }
+            ResourceType::Group => {
+                for member_id in member_ids(resource) {
+                    let display = self
+                        .get_any(&member_id)
+                        .and_then(|member| member.display_name())
+                        .unwrap_or_default();
+                    digest.update(format!("{member_id}:{}:{display};", display.len()));
+                    covers_others = true;
+                }
+            }
+        }
+        if !covers_others {
+            return format!("W/\"{}\"", resource.version);
         }
         let digest = digest.finalize();
         let short: String = digest

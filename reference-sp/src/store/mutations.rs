@@ -77,7 +77,7 @@ impl Work<'_> {
                 if_match,
             } => {
                 let existing = self.load(resource_type, &id)?;
-                check_precondition(if_match.as_deref(), &existing, &self.data.etag(&existing))?;
+                self.check_precondition(if_match.as_deref(), &existing)?;
                 let canonical = without_password(prepare_write(
                     &body,
                     resource_type.schema(),
@@ -93,7 +93,7 @@ impl Work<'_> {
                 if_match,
             } => {
                 let existing = self.load(resource_type, &id)?;
-                check_precondition(if_match.as_deref(), &existing, &self.data.etag(&existing))?;
+                self.check_precondition(if_match.as_deref(), &existing)?;
                 let patched = without_password(apply_patch(
                     &existing.body(),
                     &request,
@@ -108,7 +108,7 @@ impl Work<'_> {
                 if_match,
             } => {
                 let existing = self.load(resource_type, &id)?;
-                check_precondition(if_match.as_deref(), &existing, &self.data.etag(&existing))?;
+                self.check_precondition(if_match.as_deref(), &existing)?;
                 if resource_type == ResourceType::User && self.deactivates_users {
                     let mut body = existing.body();
                     body.insert("active".into(), Value::Bool(false));
@@ -121,6 +121,27 @@ impl Work<'_> {
             Mutation::Bulk(_) => Err(ScimError::InvalidValue(
                 "a bulk operation cannot be another bulk request".into(),
             )),
+        }
+    }
+
+    /// RFC 7644 §3.14: a write with `If-Match` only applies to the version it names. The
+    /// current entity tag is only worked out when there is a header to compare it with.
+    fn check_precondition(
+        &self,
+        if_match: Option<&str>,
+        current: &StoredResource,
+    ) -> ScimResult<()> {
+        let Some(header) = if_match else {
+            return Ok(());
+        };
+        let current_etag = self.data.etag(current);
+        if etag_matches(header, &current_etag) {
+            Ok(())
+        } else {
+            Err(ScimError::PreconditionFailed(format!(
+                "If-Match names {header}, but the {} is now at version {current_etag}",
+                current.resource_type.name(),
+            )))
         }
     }
 
@@ -464,23 +485,6 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// RFC 7644 §3.14: a write with `If-Match` only applies to the version it names.
-fn check_precondition(
-    if_match: Option<&str>,
-    current: &StoredResource,
-    current_etag: &str,
-) -> ScimResult<()> {
-    match if_match {
-        Some(header) if !etag_matches(header, current_etag) => {
-            Err(ScimError::PreconditionFailed(format!(
-                "If-Match names {header}, but the {} is now at version {current_etag}",
-                current.resource_type.name(),
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// Checks a group's members and drops repeated ones (RFC 7644 §3.5.2.1: adding a member
 /// that is already there changes nothing). Every member must be a user or group of the same
 /// organization, of the `type` it claims; members in `known` were checked before. Returns
@@ -819,6 +823,52 @@ mod tests {
         acme.delete(ResourceType::Group, &staff.id)
             .expect("the delete succeeds");
         assert_eq!(acme.data.etag(&alice), "W/\"1\"");
+    }
+
+    #[test]
+    fn a_groups_etag_covers_its_members_display_names() {
+        let mut acme = Organization::default();
+        let alice = acme.user("alice");
+        let staff = acme.group("staff", &[&alice.id]);
+        let with_alice = acme.data.etag(&staff);
+        assert!(with_alice.starts_with("W/\"1-"), "{with_alice}");
+        let rename = |value: &str| {
+            PatchRequest::parse(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "displayName", "value": value}]
+            }))
+            .expect("a PATCH request")
+        };
+        acme.apply(Mutation::Patch {
+            resource_type: ResourceType::User,
+            id: alice.id.to_string(),
+            request: rename("Alice Liddell"),
+            if_match: None,
+        })
+        .expect("the rename succeeds");
+        let staff_now = acme
+            .data
+            .get(ResourceType::Group, &staff.id)
+            .unwrap()
+            .clone();
+        assert_eq!(staff_now.version, 1, "the group itself was not written");
+        let renamed = acme.data.etag(&staff_now);
+        assert_ne!(
+            renamed, with_alice,
+            "the member's new name shows in the group"
+        );
+        let stale = acme.apply(Mutation::Patch {
+            resource_type: ResourceType::Group,
+            id: staff.id.to_string(),
+            request: rename("crew"),
+            if_match: Some(with_alice),
+        });
+        assert!(
+            matches!(stale, Err(ScimError::PreconditionFailed(_))),
+            "{stale:?}"
+        );
+        let empty = acme.group("empty", &[]);
+        assert_eq!(acme.data.etag(&empty), "W/\"1\"");
     }
 
     #[test]
