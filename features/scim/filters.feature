@@ -197,3 +197,21 @@ Feature: Filtering users
       | userName eq "unterminated            |
       | emails[type eq "work"                |
       | userName eq "a" and                  |
+
+  @should @generic
+  Scenario: a filter on part of the password finds nobody
+    RFC 7643 §4.1.1: the password "SHALL NOT be returnable"; an endpoint that answers a filter matching its first
+    characters (`sw`, `co`, `gt`) lets any token holder read it one character at a time. Refusing the filter (400)
+    or matching nothing both keep it secret.
+    Given a user "secret" with:
+      """json
+      {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "{unique}.secret@example.test",
+        "password": "Zq9-not-to-be-found"
+      }
+      """
+    When I list users with the filter userName sw "{unique}" and password sw "Zq9"
+    Then the answer does not find the user "secret"
+    When I list users with the filter userName sw "{unique}" and password gt "Z"
+    Then the answer does not find the user "secret"

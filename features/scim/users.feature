@@ -98,6 +98,25 @@ Feature: User lifecycle
     Then the response status is 201
 
   @must @okta @okta-aiw
+  Scenario: a user created with Okta's random password is accepted and the password is never returned
+    Okta sends a random `password` with every create (personas.md §2.1 "Create user"); an endpoint that refuses
+    it never creates Okta's users, and one that echoes it breaks RFC 7643 §4.1.1 ("SHALL NOT be returnable").
+    When I create a user "pat" with:
+      """json
+      {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "{unique}.pat@example.test",
+        "name": {"givenName": "Pat", "familyName": "Doe"},
+        "password": "1mz050nq"
+      }
+      """
+    Then the response status is 201
+    And the response attribute "password" is absent
+    When I fetch the user "pat"
+    Then the response status is 200
+    And the response attribute "password" is absent
+
+  @must @okta @okta-aiw
   Scenario: PUT replaces the user and clears the attributes it omits
     Okta updates profiles with GET and a full PUT that omits cleared attributes; an endpoint that keeps what a
     PUT omits (RFC 7644 §3.5.1 allows both) never clears what Okta removed (personas.md §2.1 "Update user").

@@ -154,6 +154,23 @@ async fn paging_lists_each_once(
     super::groups::compare_references(world, "the users listed over all pages", &seen, &expected)
 }
 
+/// For a query a server may refuse: a 400 answer, or a list without the user.
+#[then(regex = r#"^the answer does not find the user "([^"]+)"$"#)]
+fn does_not_find(world: &mut ScimWorld, name: String) -> Result<(), StepError> {
+    if world.last()?.status == 400 {
+        return Ok(());
+    }
+    let ids = listed_ids(world)?;
+    let id = world.id_of(&name)?;
+    if ids.iter().any(|listed| listed == id) {
+        Err(world.failure(format!(
+            "the query found the user \"{name}\", so what it matched can be learnt one guess at a time"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
 #[then("the list is empty")]
 fn list_is_empty(world: &mut ScimWorld) -> Result<(), StepError> {
     let ids = listed_ids(world)?;
