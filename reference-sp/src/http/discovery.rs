@@ -6,86 +6,79 @@
 use super::auth::Tenant;
 use super::{AppState, FEATURES, ResourceId, scim_json};
 use crate::error::{ApiError, ApiResult};
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use idpsim_scim::{ScimError, discovery};
 use serde::Deserialize;
 
 /// The one query parameter a discovery endpoint looks at.
 #[derive(Deserialize)]
-pub(crate) struct DiscoveryParams {
+struct DiscoveryParams {
     filter: Option<String>,
 }
 
-/// The query string; one that cannot be read is ignored, as its parameters would be.
-type DiscoveryQuery = Result<Query<DiscoveryParams>, QueryRejection>;
+/// A discovery request without a `filter` (one with is refused with 403). A query string
+/// that cannot be read is ignored, as its parameters would be.
+pub(crate) struct Unfiltered;
 
-fn refuse_filter(query: DiscoveryQuery) -> ApiResult<()> {
-    match query {
-        Ok(Query(DiscoveryParams { filter: Some(_) })) => Err(ApiError(ScimError::Forbidden(
-            "discovery endpoints cannot be filtered (RFC 7644 §4); ask without `filter`".into(),
-        ))),
-        _ => Ok(()),
+impl<S: Send + Sync> FromRequestParts<S> for Unfiltered {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Unfiltered, ApiError> {
+        match Query::<DiscoveryParams>::from_request_parts(parts, state).await {
+            Ok(Query(DiscoveryParams { filter: Some(_) })) => Err(ApiError(ScimError::Forbidden(
+                "discovery endpoints cannot be filtered (RFC 7644 §4); ask without `filter`".into(),
+            ))),
+            _ => Ok(Unfiltered),
+        }
     }
 }
 
 pub(crate) async fn service_provider_config(
     State(state): State<AppState>,
     _: Tenant,
-    query: DiscoveryQuery,
-) -> ApiResult<Response> {
-    refuse_filter(query)?;
-    Ok(scim_json(
+    _: Unfiltered,
+) -> Response {
+    scim_json(
         StatusCode::OK,
         &discovery::service_provider_config(&FEATURES, &state.base_url),
-    ))
+    )
 }
 
 pub(crate) async fn resource_types(
     State(state): State<AppState>,
     _: Tenant,
-    query: DiscoveryQuery,
-) -> ApiResult<Response> {
-    refuse_filter(query)?;
-    Ok(scim_json(
+    _: Unfiltered,
+) -> Response {
+    scim_json(
         StatusCode::OK,
         &discovery::resource_types_list(&state.base_url),
-    ))
+    )
 }
 
 pub(crate) async fn resource_type(
     State(state): State<AppState>,
     _: Tenant,
+    _: Unfiltered,
     ResourceId(name): ResourceId,
-    query: DiscoveryQuery,
 ) -> ApiResult<Response> {
-    refuse_filter(query)?;
     discovery::resource_type_document(&name, &state.base_url)
         .map(|document| scim_json(StatusCode::OK, &document))
         .ok_or_else(|| ApiError(ScimError::NotFound(format!("no resource type `{name}`"))))
 }
 
-pub(crate) async fn schemas(
-    State(state): State<AppState>,
-    _: Tenant,
-    query: DiscoveryQuery,
-) -> ApiResult<Response> {
-    refuse_filter(query)?;
-    Ok(scim_json(
-        StatusCode::OK,
-        &discovery::schemas_list(&state.base_url),
-    ))
+pub(crate) async fn schemas(State(state): State<AppState>, _: Tenant, _: Unfiltered) -> Response {
+    scim_json(StatusCode::OK, &discovery::schemas_list(&state.base_url))
 }
 
 pub(crate) async fn schema(
     State(state): State<AppState>,
     _: Tenant,
+    _: Unfiltered,
     ResourceId(id): ResourceId,
-    query: DiscoveryQuery,
 ) -> ApiResult<Response> {
-    refuse_filter(query)?;
     discovery::schema_document(&id, &state.base_url)
         .map(|document| scim_json(StatusCode::OK, &document))
         .ok_or_else(|| ApiError(ScimError::NotFound(format!("no schema `{id}`"))))
