@@ -39,6 +39,22 @@ async fn requests_without_a_valid_bearer_token_are_401() {
     }
     let listed = sp.get("/Users").await.expect(StatusCode::OK);
     assert_eq!(listed["totalResults"], json!(0));
+    // RFC 6750 §3.1: `invalid_token` when a token was sent, no error code when none was.
+    let wrong = send(
+        sp.client
+            .get(sp.url("/Users"))
+            .bearer_auth("scim_not-a-token"),
+    )
+    .await;
+    assert_eq!(
+        wrong.header("www-authenticate"),
+        Some("Bearer realm=\"idpsim\", error=\"invalid_token\"")
+    );
+    let missing = send(sp.client.get(sp.url("/Users"))).await;
+    assert_eq!(
+        missing.header("www-authenticate"),
+        Some("Bearer realm=\"idpsim\"")
+    );
 }
 
 #[tokio::test]
