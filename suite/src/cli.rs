@@ -40,10 +40,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address of the identity providers (loopback by default; port 0 picks one).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7000")]
+    #[arg(long, value_name = "ADDR", value_parser = loopback_address, default_value = "127.0.0.1:7000")]
     pub listen: SocketAddr,
     /// Address of the reference SP.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", value_parser = loopback_address, default_value = "127.0.0.1:8080")]
     pub sp_listen: SocketAddr,
     /// Where signing keys and tenant ids are kept, so issuers and JWKS survive restarts.
     #[arg(long, value_name = "DIR", default_value = ".idpsim")]
@@ -83,10 +83,10 @@ pub struct ServeArgs {
     pub matching: Vec<String>,
     /// The reference SP's admin API key (`Authorization: Bearer KEY` on `/admin/v1`)
     /// [default: a new random one, printed].
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", value_parser = non_empty)]
     pub admin_key: Option<String>,
     /// Bearer token of the SP's default organization [default: a new random one].
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", value_parser = non_empty)]
     pub scim_token: Option<String>,
     /// Folder of persona files [default: the workspace's fixtures/personas].
     #[arg(long, value_name = "DIR")]
@@ -162,7 +162,7 @@ pub struct ProvisionArgs {
     #[arg(long, value_name = "URL")]
     pub target: String,
     /// Bearer token for the endpoint.
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", value_parser = non_empty)]
     pub token: String,
     /// What the persona pushed last time, kept between cycles
     /// [default: <directory>.<persona>.state.json in the working directory].
@@ -187,7 +187,7 @@ pub struct CertifyArgs {
     #[arg(long, value_name = "URL", requires = "token")]
     pub target: Option<String>,
     /// Bearer token for --target.
-    #[arg(long, value_name = "TOKEN", requires = "target")]
+    #[arg(long, value_name = "TOKEN", value_parser = non_empty, requires = "target")]
     pub token: Option<String>,
     /// Only this persona's scenarios and verdict (repeatable), e.g. `--persona entra`.
     #[arg(long = "persona", value_name = "NAME")]
@@ -273,18 +273,43 @@ impl CertifyArgs {
 #[derive(Debug, Args)]
 pub struct SpArgs {
     /// Address to listen on (loopback by default).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR", value_parser = loopback_address, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Bearer token of the default organization.
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", value_parser = non_empty)]
     pub token: String,
     /// The admin API key (`Authorization: Bearer KEY` on `/admin/v1`) [default: a new random
     /// one, printed].
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", value_parser = non_empty)]
     pub admin_key: Option<String>,
     /// SQLite database file (created if missing).
     #[arg(long, value_name = "FILE", default_value = "idpsim.db")]
     pub database: PathBuf,
+}
+
+/// A listening address on the loopback interface: the simulated IdPs and the reference SP
+/// are test servers, with an admin API whose key is printed, and serve this machine only.
+fn loopback_address(text: &str) -> Result<SocketAddr, String> {
+    let address: SocketAddr = text
+        .parse()
+        .map_err(|error| format!("{error} (expected e.g. 127.0.0.1:8080)"))?;
+    if address.ip().is_loopback() {
+        Ok(address)
+    } else {
+        Err(format!(
+            "idpsim serves on the loopback interface only (127.0.0.1 or [::1]), not {}",
+            address.ip()
+        ))
+    }
+}
+
+/// A token or key: an empty one could never be sent back.
+fn non_empty(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(text.to_owned())
+    }
 }
 
 #[cfg(test)]

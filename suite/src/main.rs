@@ -3,6 +3,7 @@
 
 use anyhow::Context as _;
 use clap::Parser as _;
+use clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
 use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
 use idpsim_simulator::persona::PersonaCatalog;
 use idpsim_suite::certify::{self, Outcome};
@@ -13,7 +14,18 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error)
+            if !error.use_stderr() || error.kind() == DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            error.exit()
+        }
+        Err(error) => {
+            eprintln!("{}", one_line(&error));
+            return ExitCode::from(2);
+        }
+    };
     // The conformance scenarios provoke the SP's refusals on purpose; certify reports them in
     // its verdicts, so the SP's own log of them stays quiet there (RUST_LOG overrides).
     let default_filter = match cli.command {
@@ -66,7 +78,7 @@ async fn main() -> ExitCode {
                 println!("Press Ctrl-C to stop.");
                 let stop = tokio::signal::ctrl_c().await;
                 served.idp_server.abort();
-                served.sp.shutdown().await;
+                stop_within_grace(served.sp.shutdown()).await;
                 match stop {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(error) => {
@@ -83,11 +95,24 @@ async fn main() -> ExitCode {
         Command::Sp(args) => match serve(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {}", causes(&err));
                 ExitCode::from(2)
             }
         },
     }
+}
+
+/// A usage error as one line: clap's message without its usage block, e.g. "error: the
+/// following required arguments were not provided: --token <TOKEN> (see --help)".
+fn one_line(error: &clap::Error) -> String {
+    let rendered = error.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
+        .collect();
+    format!("{} (see --help)", message.join(" "))
 }
 
 /// Exit code 0 on success, 1 when operations failed, 2 (with one line) when the command could
@@ -116,8 +141,44 @@ fn show_personas(args: &PersonasArgs) -> Result<String, UsageError> {
     .map_err(|error| UsageError(error.to_string()))
 }
 
+/// An error and its causes on one line, each cause once: an error's message often already
+/// quotes its source ("cannot listen on …: Address already in use").
+fn causes(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// Serves the reference SP until Ctrl-C, then shuts it down cleanly.
 async fn serve(args: SpArgs) -> anyhow::Result<()> {
+    // SQLite says "unable to open database file" for both; say which.
+    if args.database.is_dir() {
+        anyhow::bail!(
+            "--database {} is a directory, not a file",
+            args.database.display()
+        );
+    }
+    if let Some(folder) = args
+        .database
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        anyhow::bail!(
+            "--database {}: the folder {} does not exist",
+            args.database.display(),
+            folder.display()
+        );
+    }
     let sp = RunningSp::start(SpConfig {
         listen: args.listen,
         database: DatabaseLocation::File(args.database.clone()),
@@ -135,6 +196,28 @@ async fn serve(args: SpArgs) -> anyhow::Result<()> {
     println!("Database: {}", args.database.display());
     println!("Press Ctrl-C to stop.");
     let stop = tokio::signal::ctrl_c().await;
-    sp.shutdown().await;
+    stop_within_grace(sp.shutdown()).await;
     stop.context("cannot listen for Ctrl-C")
+}
+
+/// How long requests in flight at Ctrl-C may take to finish, e.g. a client that sent half a
+/// body and went quiet.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs a clean shutdown, but gives up on it after [`SHUTDOWN_GRACE`] or at a second Ctrl-C:
+/// the requests still in flight then get no answer. Nothing answered is lost: every write is
+/// on disk before its answer is sent, and SQLite rolls back a commit the exit interrupts.
+async fn stop_within_grace(shutdown: impl std::future::Future<Output = ()>) {
+    tokio::select! {
+        () = shutdown => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            eprintln!(
+                "warning: stopped with requests still in flight after {} s; they got no answer",
+                SHUTDOWN_GRACE.as_secs()
+            );
+        }
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("warning: stopped at once; requests in flight got no answer");
+        }
+    }
 }

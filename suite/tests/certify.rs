@@ -238,6 +238,94 @@ async fn a_missing_features_directory_exits_2() {
     ));
 }
 
+/// A target where `/ServiceProviderConfig` answers `config` and `/Users` answers `users`.
+async fn scripted_target(
+    config: wiremock::ResponseTemplate,
+    users: wiremock::ResponseTemplate,
+) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/scim/v2/ServiceProviderConfig"))
+        .respond_with(config)
+        .mount(&server)
+        .await;
+    wiremock::Mock::given(method("GET"))
+        .and(path("/scim/v2/Users"))
+        .respond_with(users)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn certify_scripted(server: &wiremock::MockServer, report_dir: &Path) -> Outcome {
+    let features = features_dir(&[("discovery.feature", PASSING_FEATURE)]);
+    certify::run(&CertifyOptions {
+        target: Some(ExternalTarget {
+            base_url: format!("{}/scim/v2", server.uri()),
+            token: "t".into(),
+        }),
+        report_dir: Some(report_dir.to_owned()),
+        ..options(features.path())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_target_that_is_not_scim_or_refuses_the_token_on_users_exits_2_and_writes_nothing() {
+    use wiremock::ResponseTemplate;
+    let list = serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                                  "totalResults": 0, "Resources": []});
+    let config = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                                    "patch": {"supported": true}});
+    let cases = [
+        (
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"hello": "world"})),
+            ResponseTemplate::new(200).set_body_json(&list),
+            "not a SCIM ServiceProviderConfig",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_string("x".repeat(2 * 1024 * 1024)),
+            ResponseTemplate::new(200).set_body_json(&list),
+            "more than 1 MiB",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(&config),
+            ResponseTemplate::new(401),
+            "/Users",
+        ),
+    ];
+    for (config, users, expected) in cases {
+        let server = scripted_target(config, users).await;
+        let reports = tempfile::tempdir().unwrap();
+        let report_dir = reports.path().join("run");
+        let outcome = certify_scripted(&server, &report_dir).await;
+        let Outcome::NotRun(error) = &outcome else {
+            panic!("expected the run not to start, got {outcome:?}");
+        };
+        assert!(error.to_string().contains(expected), "{error}");
+        assert!(
+            !report_dir.exists(),
+            "a run that did not start writes no reports"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tags_that_select_no_scenario_exit_2() {
+    let features = features_dir(&[("discovery.feature", PASSING_FEATURE)]);
+    let outcome = certify::run(&CertifyOptions {
+        tags: Some("@no-such-tag".into()),
+        ..options(features.path())
+    })
+    .await;
+    let Outcome::NotRun(error @ CertifyError::NothingSelected(_)) = &outcome else {
+        panic!("expected nothing to be selected, got {outcome:?}");
+    };
+    assert!(error.to_string().contains("@no-such-tag"), "{error}");
+    assert_eq!(outcome.exit_code(), 2);
+}
+
 const MIXED_LEVELS_FEATURE: &str = r#"
 @generic
 Feature: Levels for the certify tests

@@ -104,6 +104,80 @@ async fn usage_errors_are_one_line_and_exit_2() {
     );
 }
 
+#[tokio::test]
+async fn clap_usage_errors_are_one_line_too() {
+    for args in [
+        vec!["sp"],
+        vec!["sp", "--token", ""],
+        vec!["sp", "--token", "t", "--listen", "0.0.0.0:8080"],
+        vec!["certify", "--fail-on", "bogus"],
+        vec!["certify", "--cleanup"],
+        vec!["no-such-command"],
+    ] {
+        let output = idpsim().args(&args).output().await.unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn sp_stops_at_ctrl_c_even_while_a_client_is_stuck_in_the_middle_of_a_body() {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let dir = tempfile::tempdir().unwrap();
+    let mut sp = idpsim()
+        .args([
+            "sp",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+            "--database",
+        ])
+        .arg(dir.path().join("sp.db"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(sp.stdout.take().unwrap()).lines();
+    let base_url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the SP prints its base URL");
+        if let Some(url) = line.strip_prefix("SCIM base URL: ") {
+            break url.to_owned();
+        }
+    };
+    let authority = base_url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut stuck = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let head = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: 100\r\n\r\n{{\"user"
+    );
+    stuck.write_all(head.as_bytes()).await.unwrap();
+    let pid = sp.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(60), sp.wait())
+        .await
+        .expect("the SP stops although the client never finishes its body")
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    drop(stuck);
+}
+
 /// A scenario that creates a user its own cleanup does not know, then waits on a server that
 /// never answers.
 fn hanging_feature(hang_url: &str) -> String {

@@ -127,13 +127,16 @@ pub enum CertifyError {
         status: u16,
     },
     /// The target's probe answer is not a SCIM `ServiceProviderConfig`.
-    #[error(
-        "target {url} answered the probe with something that is not JSON; is the URL the SCIM base URL?"
-    )]
+    #[error("target {url} answered the probe with {what}; is the URL the SCIM base URL?")]
     NotScim {
         /// The probed URL.
         url: String,
+        /// What came back instead.
+        what: &'static str,
     },
+    /// No scenario is left to run once the tags and personas have selected.
+    #[error("no scenario to run: {0}")]
+    NothingSelected(String),
     /// The persona files could not be read.
     #[error("{0}")]
     Personas(String),
@@ -314,7 +317,6 @@ async fn run_inner(options: &CertifyOptions) -> Result<RunReport, CertifyError> 
         })
         .transpose()?;
     let all_personas = persona_infos(options)?;
-    let (junit, json) = report_outputs(options.report_dir.as_deref())?;
     let client = http_client()?;
 
     let (target, config, target_name) = match &options.target {
@@ -337,6 +339,8 @@ async fn run_inner(options: &CertifyOptions) -> Result<RunReport, CertifyError> 
         }
     };
     let announced = Announced::from_config(&config);
+    // Created once the target answered, so a run that cannot start leaves no empty files.
+    let (junit, json) = report_outputs(options.report_dir.as_deref())?;
     let target = Arc::new(target);
     let external = options.target.is_some();
     let run_prefix = new_run_prefix();
@@ -363,6 +367,7 @@ async fn run_inner(options: &CertifyOptions) -> Result<RunReport, CertifyError> 
     let filter_not_run = Rc::clone(&not_run);
     let wanted_personas = options.personas.clone();
     let filter_features = features.clone();
+    let features_shown = features.clone();
     let filter_announced = announced.clone();
     let started = Utc::now();
     let clock = Instant::now();
@@ -469,6 +474,12 @@ async fn run_inner(options: &CertifyOptions) -> Result<RunReport, CertifyError> 
         parse_errors,
     } = collected.take();
     records.append(&mut not_run.borrow_mut());
+    if records.is_empty() && parse_errors.is_empty() {
+        return Err(CertifyError::NothingSelected(nothing_selected(
+            options,
+            &features_shown,
+        )));
+    }
     records.sort_by(|a, b| {
         b.failure
             .is_some()
@@ -518,6 +529,26 @@ async fn run_inner(options: &CertifyOptions) -> Result<RunReport, CertifyError> 
     Ok(report)
 }
 
+/// Why no scenario was selected, in the terms of the options that select.
+fn nothing_selected(options: &CertifyOptions, features: &Path) -> String {
+    let mut selectors = Vec::new();
+    if let Some(tags) = &options.tags {
+        selectors.push(format!("--tags `{tags}`"));
+    }
+    if !options.personas.is_empty() {
+        selectors.push(format!("--persona {}", options.personas.join(", ")));
+    }
+    if selectors.is_empty() {
+        format!("{} holds no scenario", features.display())
+    } else {
+        format!(
+            "{} selects none of the scenarios in {}",
+            selectors.join(" with "),
+            features.display()
+        )
+    }
+}
+
 /// Writes `summary.md`, `report.html` and the HAR files next to `junit.xml` and
 /// `cucumber.json`.
 fn write_reports(report: &mut RunReport, dir: &Path) -> Result<(), CertifyError> {
@@ -531,37 +562,124 @@ fn write_reports(report: &mut RunReport, dir: &Path) -> Result<(), CertifyError>
     Ok(())
 }
 
-/// `GET {base}/ServiceProviderConfig` with the token: the one request that tells an
-/// unreachable target, a wrong URL and a wrong token apart before any scenario runs. Its
-/// answer says which optional features the target supports.
+/// `GET {base}/ServiceProviderConfig` with the token, then `GET {base}/Users?count=1`: the
+/// requests that tell an unreachable target, a wrong URL and a wrong token apart before any
+/// scenario runs (many endpoints serve their configuration without a token, so the token is
+/// checked on `/Users`). The configuration says which optional features the target supports.
 async fn probe(client: &reqwest::Client, target: &ExternalTarget) -> Result<Value, CertifyError> {
     let base = target.base_url.trim_end_matches('/');
     if !(base.starts_with("http://") || base.starts_with("https://")) {
         return Err(CertifyError::InvalidTargetUrl(target.base_url.clone()));
     }
     let url = format!("{base}/ServiceProviderConfig");
-    let response = client
-        .get(&url)
+    let response = probe_request(client, target, &url).await?;
+    let status = response.status().as_u16();
+    let config = match status {
+        200..=299 => read_config(response, &url).await?,
+        401 | 403 => return Err(CertifyError::Unauthorized { url, status }),
+        _ => return Err(CertifyError::ProbeFailed { url, status }),
+    };
+    let users = format!("{base}/Users?startIndex=1&count=1");
+    let status = probe_request(client, target, &users)
+        .await?
+        .status()
+        .as_u16();
+    if matches!(status, 401 | 403) {
+        return Err(CertifyError::Unauthorized { url: users, status });
+    }
+    Ok(config)
+}
+
+/// The largest probe answer read: a configuration document is a few kilobytes.
+const MAX_PROBE_BYTES: usize = 1024 * 1024;
+
+async fn probe_request(
+    client: &reqwest::Client,
+    target: &ExternalTarget,
+    url: &str,
+) -> Result<reqwest::Response, CertifyError> {
+    client
+        .get(url)
         .bearer_auth(&target.token)
         .header(reqwest::header::ACCEPT, crate::world::SCIM_MEDIA_TYPE)
         .send()
         .await
+        .map_err(|err| {
+            let mut reason = root_cause(&err);
+            if url.starts_with("https://") && !err.is_timeout() && is_tls_failure(&reason) {
+                reason.push_str(
+                    " (the TLS handshake failed: does the server speak HTTPS on that port? \
+                     A plain-HTTP server is given as http://)",
+                );
+            }
+            CertifyError::Unreachable {
+                url: url.to_owned(),
+                reason,
+            }
+        })
+}
+
+/// Whether a connection error reads like a failed TLS handshake, as when `https://` names a
+/// plain-HTTP server ("received corrupt message of type InvalidContentType").
+fn is_tls_failure(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    ["corrupt message", "tls", "handshake", "certificate"]
+        .iter()
+        .any(|sign| reason.contains(sign))
+}
+
+/// The probe's answer, at most [`MAX_PROBE_BYTES`], as a `ServiceProviderConfig` (RFC 7643
+/// §5): a JSON object naming its schema or holding one of its feature members.
+async fn read_config(mut response: reqwest::Response, url: &str) -> Result<Value, CertifyError> {
+    let not_scim = |what| CertifyError::NotScim {
+        url: url.to_owned(),
+        what,
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
         .map_err(|err| CertifyError::Unreachable {
-            url: url.clone(),
+            url: url.to_owned(),
             reason: root_cause(&err),
-        })?;
-    let status = response.status().as_u16();
-    match status {
-        200..=299 => response
-            .json::<Value>()
-            .await
-            .ok()
-            .filter(Value::is_object)
-            .ok_or(CertifyError::NotScim { url }),
-        401 | 403 => Err(CertifyError::Unauthorized { url, status }),
-        _ => Err(CertifyError::ProbeFailed { url, status }),
+        })?
+    {
+        if body.len() + chunk.len() > MAX_PROBE_BYTES {
+            return Err(not_scim("more than 1 MiB"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let config: Value =
+        serde_json::from_slice(&body).map_err(|_| not_scim("something that is not JSON"))?;
+    let object = config
+        .as_object()
+        .ok_or_else(|| not_scim("JSON that is not an object"))?;
+    let names_schema = object
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("schemas"))
+        .and_then(|(_, schemas)| schemas.as_array())
+        .is_some_and(|schemas| {
+            schemas
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|uri| uri.eq_ignore_ascii_case(SERVICE_PROVIDER_CONFIG_SCHEMA))
+        });
+    let has_features = object.iter().any(|(key, value)| {
+        value.is_object()
+            && ["patch", "bulk", "filter", "changePassword", "sort", "etag"]
+                .iter()
+                .any(|feature| key.eq_ignore_ascii_case(feature))
+    });
+    if names_schema || has_features {
+        Ok(config)
+    } else {
+        Err(not_scim("JSON that is not a SCIM ServiceProviderConfig"))
     }
 }
+
+/// The schema URN of a `ServiceProviderConfig` (RFC 7643 §5).
+const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 
 /// The innermost cause of an error: for a failed connection that is the line a person
 /// acts on ("Connection refused"), where reqwest's own message only repeats the URL.
