@@ -494,7 +494,11 @@ async fn finish_login(
         .ok_or_else(|| Refusal::Token("the answer has no id_token".into()))?;
     let jwks = fetch_json(sso, endpoint(&document, "jwks_uri")?, "JWKS").await?;
     let claims = verify_id_token(id_token, &jwks, &connection, &pending.nonce, sso.now())?;
-    let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
+    let subject = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     sso.session_for(Login {
         connection: connection.id,
         protocol: "oidc",
@@ -706,16 +710,38 @@ fn verify_id_token(
     if time("nbf").is_some_and(|not_before| not_before > now + skew) {
         return Err(Refusal::NotYetValid(time("nbf").unwrap_or_default()));
     }
-    let issued = time("iat").unwrap_or_default();
+    // jsonwebtoken's required claims do not cover `iat`; OIDC Core §2 requires it.
+    let issued = time("iat")
+        .ok_or_else(|| Refusal::Invalid("the ID token has no iat (issue time)".into()))?;
     if issued > now + skew {
         return Err(Refusal::IssuedInTheFuture(issued));
     }
-    let matches = claims["nonce"].as_str().is_some_and(|claimed| {
-        bool::from(subtle::ConstantTimeEq::ct_eq(
-            claimed.as_bytes(),
-            nonce.as_bytes(),
-        ))
-    });
+    // §3.1.3.7 items 4 and 5: a token for several audiences names the client it was issued
+    // to in `azp`, and an `azp` must be this client.
+    let audiences = claims
+        .get("aud")
+        .and_then(Value::as_array)
+        .map_or(1, Vec::len);
+    let authorized_party = claims.get("azp").and_then(Value::as_str);
+    let issued_to_this_client = match authorized_party {
+        Some(party) => party == connection.client_id,
+        None => audiences <= 1,
+    };
+    if !issued_to_this_client {
+        return Err(Refusal::Invalid(format!(
+            "the ID token was issued to {} (azp), not to this client",
+            authorized_party.unwrap_or("an unnamed party among several audiences")
+        )));
+    }
+    let matches = claims
+        .get("nonce")
+        .and_then(Value::as_str)
+        .is_some_and(|claimed| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                claimed.as_bytes(),
+                nonce.as_bytes(),
+            ))
+        });
     if !matches {
         return Err(Refusal::Nonce);
     }

@@ -354,6 +354,53 @@ async fn id_tokens_a_careful_relying_party_refuses_are_refused_with_their_reason
             Box::new(|issuer, _| rs256(&claims(issuer, "not-the-nonce"), &KEY)),
             "nonce does not match",
         ),
+        (
+            "no nonce",
+            Box::new(|issuer, nonce| {
+                let mut claims = claims(issuer, nonce);
+                claims.as_object_mut().unwrap().remove("nonce");
+                rs256(&claims, &KEY)
+            }),
+            "nonce does not match",
+        ),
+        (
+            "no issue time",
+            Box::new(|issuer, nonce| {
+                let mut claims = claims(issuer, nonce);
+                claims.as_object_mut().unwrap().remove("iat");
+                rs256(&claims, &KEY)
+            }),
+            "has no iat",
+        ),
+        (
+            "several audiences without azp",
+            Box::new(|issuer, nonce| {
+                let mut claims = claims(issuer, nonce);
+                claims["aud"] = json!([CLIENT_ID, "another-client"]);
+                rs256(&claims, &KEY)
+            }),
+            "not to this client",
+        ),
+        (
+            "issued to another party",
+            Box::new(|issuer, nonce| {
+                let mut claims = claims(issuer, nonce);
+                claims["aud"] = json!([CLIENT_ID, "another-client"]);
+                claims["azp"] = json!("another-client");
+                rs256(&claims, &KEY)
+            }),
+            "not to this client",
+        ),
+        (
+            "several audiences issued to this client",
+            Box::new(|issuer, nonce| {
+                let mut claims = claims(issuer, nonce);
+                claims["aud"] = json!([CLIENT_ID, "another-client"]);
+                claims["azp"] = json!(CLIENT_ID);
+                rs256(&claims, &KEY)
+            }),
+            "",
+        ),
     ];
     for (case, craft, reason) in cases {
         let (state, nonce) = begin(&sp).await;
