@@ -51,7 +51,9 @@
 //!   the query, SAML Bindings §3.4.4.1, by one of the connection's certificates) whose Issuer
 //!   is the IdP's entity ID ends every session of the connection with its NameID (and one of
 //!   its SessionIndexes, when it names any); the SP answers with a successful LogoutResponse,
-//!   the RelayState passed back unchanged.
+//!   the RelayState passed back unchanged. It must have been issued in the last 5 minutes
+//!   (60 s of skew), and each ID is taken once, so a signed logout URL cannot end sessions
+//!   again later; a signed parameter named twice, or under a percent-encoded name, is refused.
 //! - A Destination, when present, must be the SP's single logout URL. Each refusal answers 400
 //!   with its reason, also logged; a connection without `idp_slo_url` refuses every message.
 
@@ -107,7 +109,7 @@ const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 /// How long a sent AuthnRequest may wait for its response.
 const PENDING_LIFETIME: Duration = Duration::minutes(10);
 /// How far apart the IdP's clock and ours may be.
-const CLOCK_SKEW: Duration = Duration::seconds(60);
+pub(super) const CLOCK_SKEW: Duration = Duration::seconds(60);
 /// samael's own time tolerances, wide enough that its checks never decide: this module checks
 /// the times itself, against the time it is given.
 const SAMAEL_TOLERANCE: Duration = Duration::days(36_500);
@@ -592,7 +594,21 @@ async fn acs(
     Path(connection_id): Path<String>,
     Form(form): Form<AcsForm>,
 ) -> Response {
-    let session = match consume(&saml, &connection_id, &form, saml.0.sso.now()) {
+    // Parsing and libxmlsec1's checks are CPU work: off the runtime's workers, so that one
+    // large response does not hold up other requests.
+    let now = saml.0.sso.now();
+    let checking = (saml.clone(), connection_id.clone());
+    let consumed = tokio::task::spawn_blocking(move || {
+        let (saml, connection_id) = checking;
+        consume(&saml, &connection_id, &form, now)
+    })
+    .await
+    .unwrap_or_else(|error| {
+        Err(Refusal::Request(format!(
+            "the response could not be checked: {error}"
+        )))
+    });
+    let session = match consumed {
         Ok(login) => saml
             .0
             .sso

@@ -927,6 +927,88 @@ async fn a_comment_that_keeps_the_signature_valid_is_refused() {
     sp.shutdown().await;
 }
 
+/// `xml` with `inserted` right after the first opening tag whose name ends in `:{element}>`.
+fn insert_after_open(xml: &str, element: &str, inserted: &str) -> String {
+    let tag = format!(":{element}>");
+    let at = xml.find(&tag).unwrap() + tag.len();
+    let mut altered = xml.to_owned();
+    altered.insert_str(at, inserted);
+    altered
+}
+
+/// The namespace prefix `xml` gives XML Signature elements.
+fn dsig_prefix(xml: &str) -> String {
+    let end = xml.find(":Signature ").unwrap();
+    let start = xml[..end].rfind('<').unwrap();
+    xml[start + 1..end].to_owned()
+}
+
+#[tokio::test]
+async fn what_libxmlsec1_or_libxml2_would_spend_unbounded_work_on_is_refused_before() {
+    // XSLT and XPath transforms run the sender's code before the signature is checked;
+    // libxml2 checks an element's attributes in quadratic time; deep nesting overflows
+    // counters. None of that reaches them.
+    let sp = sp_with_connection().await;
+    let started = begin(&sp, "acme", None).await;
+    let asserted = Asserted::valid(&sp, "acme", Some(&started.request.id));
+    let xml = sign(response(&asserted), Signed::Assertion, &KEY);
+    let ds = dsig_prefix(&xml);
+    let transform = |algorithm: &str| {
+        insert_after_open(
+            &xml,
+            "Transforms",
+            &format!(r#"<{ds}:Transform Algorithm="{algorithm}"/>"#),
+        )
+    };
+    let nested = format!(
+        "{}{}",
+        r#"<x:a xmlns:x="urn:example:nesting">"#.repeat(100),
+        "</x:a>".repeat(100)
+    );
+    let attributes: String = (0..100).map(|i| format!(r#" a{i}="1""#)).collect();
+    let cases = [
+        (
+            transform("http://www.w3.org/TR/1999/REC-xslt-19991116"),
+            "Transform http://www.w3.org/TR/1999/REC-xslt-19991116",
+        ),
+        (
+            transform("http://www.w3.org/TR/1999/REC-xpath-19991116"),
+            "Transform http://www.w3.org/TR/1999/REC-xpath-19991116",
+        ),
+        (
+            insert_after_open(&xml, "Issuer", &nested),
+            "elements nested more than 64 deep",
+        ),
+        (
+            insert_after_open(
+                &xml,
+                "Issuer",
+                &format!(r#"<x:a xmlns:x="urn:example:wide"{attributes}/>"#),
+            ),
+            "more than 64 attributes on a",
+        ),
+        (
+            insert_after_open(
+                &xml,
+                "KeyInfo",
+                &format!(r#"<{ds}:RetrievalMethod URI="http://127.0.0.1:9/key"/>"#),
+            ),
+            "a ds:RetrievalMethod",
+        ),
+    ];
+    for (altered, reason) in cases {
+        assert_refused(
+            post(&sp, "acme", &altered, Some(&started.relay_state)).await,
+            reason,
+        )
+        .await;
+    }
+    // The unaltered response still signs the user in: the pending request was not used up.
+    let accepted = post(&sp, "acme", &xml, Some(&started.relay_state)).await;
+    assert_eq!(accepted.status(), reqwest::StatusCode::SEE_OTHER);
+    sp.shutdown().await;
+}
+
 /// The issuer of Entra's LogoutResponses, not its assertion issuer (personas.md §1.2).
 const ENTRA_LOGOUT_ISSUER: &str = "https://login.microsoftonline.com/9c5a1d2e-tenant/";
 const RESPONDER: &str = "urn:oasis:names:tc:SAML:2.0:status:Responder";
@@ -1412,9 +1494,40 @@ async fn an_idp_logout_request_must_be_signed_by_the_idp() {
         assert_logout_refused(browser().get(url).send().await.unwrap(), reason).await;
         assert_eq!(whoami(&sp, &cookie).await.0, StatusCode::OK);
     }
-    let answer = browser().get(signed).send().await.unwrap();
+    let answer = browser().get(signed.clone()).send().await.unwrap();
     assert_eq!(parameter(&to_idp_slo(&answer), "RelayState"), "back");
     assert_eq!(whoami(&sp, &cookie).await.0, StatusCode::UNAUTHORIZED);
+    // The same signed URL later ends nothing: each LogoutRequest is taken once.
+    let again = sign_in(&sp, "acme", NAME_ID, "_session-8").await;
+    assert_logout_refused(
+        browser().get(signed).send().await.unwrap(),
+        "the LogoutRequest _idp-logout was already taken",
+    )
+    .await;
+    assert_eq!(whoami(&sp, &again).await.0, StatusCode::OK);
+    // An old one, or one with a name the signature does not cover, neither.
+    let old = idp_logout_request(&sp, "acme", "_idp-logout-old", IDP_ENTITY_ID, NAME_ID, None)
+        .replace(
+            &format!(r#"IssueInstant="{}"#, Utc::now().format("%Y")),
+            r#"IssueInstant="2001"#,
+        );
+    assert_logout_refused(
+        send_slo(&sp, "acme", "SAMLRequest", &old, None).await,
+        "not in the last 5 minutes",
+    )
+    .await;
+    let fresh = idp_logout_request(&sp, "acme", "_idp-logout-2", IDP_ENTITY_ID, NAME_ID, None);
+    let smuggled = reqwest::Url::parse(&format!(
+        "{}&Relay%53tate=https%3A%2F%2Fevil.example%2F",
+        sign_redirect(slo_url(&sp, "acme", "SAMLRequest", &fresh, None), &KEY)
+    ))
+    .unwrap();
+    assert_logout_refused(
+        browser().get(smuggled).send().await.unwrap(),
+        "names the parameter `RelayState` twice or in encoded form",
+    )
+    .await;
+    assert_eq!(whoami(&sp, &again).await.0, StatusCode::OK);
     sp.shutdown().await;
 }
 

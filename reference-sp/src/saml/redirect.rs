@@ -30,6 +30,10 @@ pub(super) enum SignatureProblem {
     /// No certificate of the IdP verifies the signature.
     #[error("has a signature that none of the IdP's certificates verifies")]
     Invalid,
+    /// A signed parameter appears twice, or with its name percent-encoded: what is verified
+    /// and what is read could then differ.
+    #[error("names the parameter `{0}` twice or in encoded form")]
+    Ambiguous(String),
 }
 
 /// Checks that `raw_query` (the query string as received, still URL-encoded) carries the
@@ -44,6 +48,17 @@ pub(super) fn verify(
         .split('&')
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
         .collect();
+    let signed_names = [message, "RelayState", "SigAlg", "Signature"];
+    for name in signed_names {
+        let spellings: Vec<&str> = pairs
+            .iter()
+            .map(|(key, _)| *key)
+            .filter(|key| decode(key, true) == name)
+            .collect();
+        if spellings.len() > 1 || spellings.iter().any(|key| *key != name) {
+            return Err(SignatureProblem::Ambiguous(name.to_owned()));
+        }
+    }
     let raw = |name: &str| {
         pairs
             .iter()
@@ -213,6 +228,33 @@ mod tests {
         assert_eq!(
             verify(&not_base64, "SAMLRequest", &certificates),
             Err(SignatureProblem::Encoding)
+        );
+    }
+
+    #[test]
+    fn a_signed_parameter_added_again_or_under_an_encoded_name_is_refused() {
+        let (key, certificate) = key_and_certificate();
+        let certificates = [certificate];
+        let query = signed_query(&key, None, RSA_SHA256);
+        for added in [
+            "&Relay%53tate=https%3A%2F%2Fevil.example%2F",
+            "&RelayState=https%3A%2F%2Fevil.example%2F&RelayState=x",
+            "&SAML%52equest=x",
+        ] {
+            let altered = format!("{query}{added}");
+            assert!(
+                matches!(
+                    verify(&altered, "SAMLRequest", &certificates),
+                    Err(SignatureProblem::Ambiguous(_))
+                ),
+                "{added}"
+            );
+        }
+        let signed_with_relay_state = signed_query(&key, Some("back"), RSA_SHA256);
+        let repeated = format!("{signed_with_relay_state}&RelayState=elsewhere");
+        assert_eq!(
+            verify(&repeated, "SAMLRequest", &certificates),
+            Err(SignatureProblem::Ambiguous("RelayState".into()))
         );
     }
 }

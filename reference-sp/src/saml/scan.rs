@@ -1,8 +1,31 @@
 //! The structural scan every SAML message goes through before libxml2 or samael reads it:
-//! no DTD, entity reference, comment, processing instruction or foreign encoding, and the
-//! shape a signature can be trusted in (see the parent module's documentation).
+//! no DTD, entity reference, comment, processing instruction or foreign encoding, the shape a
+//! signature can be trusted in (see the parent module's documentation), and nothing that
+//! would make libxml2 or libxmlsec1 work without bound: no transform but the enveloped
+//! signature and canonicalisation (XSLT and XPath run the sender's code), no
+//! `ds:RetrievalMethod`, at most 64 levels of elements and 64 attributes on one.
 
 use super::{ASSERTION_NS, DSIG_NS, PROTOCOL_NS, RSA_SHA256, Refusal, SHA256};
+
+/// The deepest nesting accepted: a SAML Response is about ten elements deep.
+const MAX_DEPTH: usize = 64;
+/// The most attributes (namespace declarations included) one element may carry: libxml2
+/// checks them for duplicates in quadratic time.
+const MAX_ATTRIBUTES: usize = 64;
+/// The transforms a signature's Reference may ask for (SAML Core §5.4.4): enveloped
+/// signature and canonicalisation. Others (XSLT, XPath) would run code of the sender's choice
+/// in libxmlsec1 before the signature is checked.
+const ALLOWED_TRANSFORMS: [&str; 7] = [
+    "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+    "http://www.w3.org/2001/10/xml-exc-c14n#",
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
+    "http://www.w3.org/2006/12/xml-c14n11",
+    "http://www.w3.org/2006/12/xml-c14n11#WithComments",
+];
+/// The most transforms one Reference may list (SAML's is two).
+const MAX_TRANSFORMS: usize = 4;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::{NsReader, XmlVersion};
@@ -28,7 +51,7 @@ struct Open {
     id: Option<String>,
     /// For XML Signature elements: `Algorithm` (methods) or `URI` (Reference).
     target: Option<String>,
-    /// For a `Signature`: its References so far.
+    /// For a `Signature`: its References so far; for a `Transforms`: its Transforms so far.
     references: usize,
 }
 
@@ -149,6 +172,22 @@ impl Scanner {
     /// Checks an element that begins against what is open around it, and records it.
     fn begin(&mut self, element: &BytesStart<'_>, namespace: String) -> Result<Open, Refusal> {
         let name = String::from_utf8_lossy(element.local_name().as_ref()).into_owned();
+        if self.open.len() >= MAX_DEPTH {
+            return Err(Refusal::Forbidden(format!(
+                "elements nested more than {MAX_DEPTH} deep"
+            )));
+        }
+        // Counted before any attribute is looked up, without the duplicate check.
+        let attributes = element
+            .attributes()
+            .with_checks(false)
+            .take(MAX_ATTRIBUTES + 1)
+            .count();
+        if attributes > MAX_ATTRIBUTES {
+            return Err(Refusal::Forbidden(format!(
+                "more than {MAX_ATTRIBUTES} attributes on {name}"
+            )));
+        }
         if self.open.is_empty() {
             if self.root_seen {
                 return Err(Refusal::Malformed("more than one root element".into()));
@@ -162,7 +201,9 @@ impl Scanner {
             self.root_seen = true;
         }
         let target = match (namespace == DSIG_NS, name.as_str()) {
-            (true, "SignatureMethod" | "DigestMethod") => attribute(element, "Algorithm")?,
+            (true, "SignatureMethod" | "DigestMethod" | "Transform" | "CanonicalizationMethod") => {
+                attribute(element, "Algorithm")?
+            }
             (true, "Reference") => attribute(element, "URI")?,
             _ => None,
         };
@@ -182,6 +223,10 @@ impl Scanner {
         let parent_name = parent.map_or("", |parent| parent.name.as_str());
         if opened.is(ASSERTION_NS, "EncryptedAssertion") {
             return Err(Refusal::Encrypted);
+        }
+        if opened.is(DSIG_NS, "RetrievalMethod") {
+            // It names key material elsewhere, for libxmlsec1 to fetch; SAML never needs it.
+            return Err(Refusal::Forbidden("a ds:RetrievalMethod".into()));
         }
         if opened.is(ASSERTION_NS, "Assertion") {
             self.assertions += 1;
@@ -215,7 +260,42 @@ impl Scanner {
         if opened.is(DSIG_NS, "Reference") {
             self.reference(&opened)?;
         }
+        if opened.is(DSIG_NS, "Transform") || opened.is(DSIG_NS, "CanonicalizationMethod") {
+            self.transform(&opened)?;
+        }
         Ok(opened)
+    }
+
+    /// A Transform or CanonicalizationMethod must be one of [`ALLOWED_TRANSFORMS`] (the
+    /// enveloped-signature transform only as a Transform), at most [`MAX_TRANSFORMS`] to a
+    /// Reference.
+    fn transform(&mut self, transform: &Open) -> Result<(), Refusal> {
+        let algorithm = transform.target.as_deref().unwrap_or("(none)");
+        let enveloped = algorithm == ALLOWED_TRANSFORMS[0];
+        let allowed = ALLOWED_TRANSFORMS.contains(&algorithm)
+            && !(enveloped && transform.name == "CanonicalizationMethod");
+        if !allowed {
+            return Err(Refusal::Algorithm(format!(
+                "{} {algorithm}",
+                transform.name
+            )));
+        }
+        if transform.name == "Transform" {
+            let Some(transforms) = self
+                .open
+                .last_mut()
+                .filter(|parent| parent.is(DSIG_NS, "Transforms"))
+            else {
+                return Err(Refusal::Wrapping("a Transform outside Transforms".into()));
+            };
+            transforms.references += 1;
+            if transforms.references > MAX_TRANSFORMS {
+                return Err(Refusal::Forbidden(format!(
+                    "more than {MAX_TRANSFORMS} transforms in one Reference"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// A signature's one Reference must name the element the signature is in: open now are

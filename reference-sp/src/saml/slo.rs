@@ -4,7 +4,7 @@
 
 use super::scan::{attribute, scan};
 use super::{
-    ASSERTION_NS, PROTOCOL_NS, PendingLogout, Refusal, SUCCESS, Saml, SamlConnection,
+    ASSERTION_NS, CLOCK_SKEW, PROTOCOL_NS, PendingLogout, Refusal, SUCCESS, Saml, SamlConnection,
     deflate_base64, message_id, record_pending, redirect, status_refusal, take_pending,
 };
 use crate::sso::{Session, random_token};
@@ -20,9 +20,14 @@ use quick_xml::{NsReader, Writer};
 use samael::schema::LogoutResponse;
 use serde_json::Value;
 use std::io::Read as _;
+use std::sync::PoisonError;
 
 /// The most a message of the HTTP-Redirect binding may inflate to.
 const MAX_INFLATED: usize = 256 * 1024;
+
+/// How old an IdP's LogoutRequest may be: the HTTP-Redirect binding delivers it at once, and
+/// a signed logout URL must not be usable again later (each ID is also accepted once).
+const LOGOUT_REQUEST_LIFETIME: chrono::Duration = chrono::Duration::minutes(5);
 
 /// What arrives at the single logout service (HTTP-Redirect binding, SAML Bindings §3.4.4).
 /// A LogoutRequest's `SigAlg` and `Signature` are checked on the raw query (see
@@ -199,6 +204,7 @@ fn idp_logout(
     let id = request
         .id
         .ok_or_else(|| Refusal::Logout("the LogoutRequest has no ID".into()))?;
+    check_fresh_and_first(saml, connection, &id, &request.timing, now)?;
     let name_id = request
         .name_id
         .filter(|name_id| !name_id.is_empty())
@@ -227,6 +233,53 @@ fn idp_logout(
     );
     let xml = logout_response_xml(&id, now, idp_slo_url, &saml.entity_id(&connection.id))?;
     redirect_binding_url(idp_slo_url, "SAMLResponse", &xml, relay_state)
+}
+
+/// An IdP's LogoutRequest must be recent (its IssueInstant within [`LOGOUT_REQUEST_LIFETIME`],
+/// its NotOnOrAfter, if any, ahead; 60 s of skew) and seen for the first time: its ID is kept
+/// until it would be too old anyway.
+fn check_fresh_and_first(
+    saml: &Saml,
+    connection: &SamlConnection,
+    id: &str,
+    timing: &Timing,
+    now: DateTime<Utc>,
+) -> Result<(), Refusal> {
+    let instant = |text: &Option<String>| {
+        text.as_deref()
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|instant| instant.with_timezone(&Utc))
+    };
+    let issued = instant(&timing.issue_instant)
+        .ok_or_else(|| Refusal::Logout("the LogoutRequest has no valid IssueInstant".into()))?;
+    if issued > now + CLOCK_SKEW || now - issued > LOGOUT_REQUEST_LIFETIME + CLOCK_SKEW {
+        return Err(Refusal::Logout(format!(
+            "the LogoutRequest was issued at {issued}, not in the last {} minutes",
+            LOGOUT_REQUEST_LIFETIME.num_minutes()
+        )));
+    }
+    if let Some(not_on_or_after) = instant(&timing.not_on_or_after)
+        && now - CLOCK_SKEW >= not_on_or_after
+    {
+        return Err(Refusal::Logout(format!(
+            "the LogoutRequest expired at {not_on_or_after}"
+        )));
+    }
+    let forget_after = issued + LOGOUT_REQUEST_LIFETIME + CLOCK_SKEW * 2;
+    let mut seen = saml.0.seen.lock().unwrap_or_else(PoisonError::into_inner);
+    seen.retain(|_, forget| now < *forget);
+    if seen
+        .insert(
+            format!("LogoutRequest {} {id}", connection.id),
+            forget_after,
+        )
+        .is_some()
+    {
+        return Err(Refusal::Logout(format!(
+            "the LogoutRequest {id} was already taken (a replay)"
+        )));
+    }
+    Ok(())
 }
 
 /// A Destination, when present, must be the SP's single logout URL (SAML Core §3.2.1, §3.2.2).
@@ -389,9 +442,17 @@ fn protocol_message(
 struct IdpLogoutRequest {
     id: Option<String>,
     destination: Option<String>,
+    timing: Timing,
     issuer: Option<String>,
     name_id: Option<String>,
     session_indexes: Vec<String>,
+}
+
+/// When a LogoutRequest was issued and until when it holds, as written.
+#[derive(Debug, Default)]
+struct Timing {
+    issue_instant: Option<String>,
+    not_on_or_after: Option<String>,
 }
 
 /// Reads a LogoutRequest that [`scan`] has accepted: the root's ID and Destination, and the
@@ -418,6 +479,10 @@ fn read_logout_request(xml: &str) -> Result<IdpLogoutRequest, Refusal> {
                 if depth == 0 {
                     request.id = attribute(&element, "ID")?;
                     request.destination = attribute(&element, "Destination")?;
+                    request.timing = Timing {
+                        issue_instant: attribute(&element, "IssueInstant")?,
+                        not_on_or_after: attribute(&element, "NotOnOrAfter")?,
+                    };
                 } else if depth == 1 {
                     let name = String::from_utf8_lossy(element.local_name().as_ref()).into_owned();
                     let known = match (namespace.as_slice(), name.as_str()) {
