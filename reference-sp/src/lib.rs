@@ -40,6 +40,7 @@ mod saml;
 mod sso;
 mod store;
 mod tenants;
+mod waiting;
 mod webhooks;
 
 pub use error::SpError;

@@ -61,6 +61,7 @@ use crate::matching::MatchingStrategy;
 use crate::policy::{AccountRefusal, GROUPS_CLAIM, IdpInitiatedPolicy};
 use crate::report::Pairing;
 use crate::sso::{Login, LoginQuery, Sso, random_token};
+use crate::waiting::Waiting;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -176,14 +177,12 @@ struct Configured {
 struct PendingRequest {
     connection: String,
     relay_state: String,
-    sent: DateTime<Utc>,
 }
 
 /// A LogoutRequest sent to the IdP whose LogoutResponse has not come back.
 #[derive(Debug, Clone)]
 struct PendingLogout {
     connection: String,
-    sent: DateTime<Utc>,
 }
 
 /// What the SAML routes share.
@@ -194,11 +193,11 @@ pub(crate) struct SamlShared {
     sso: Sso,
     connections: RwLock<HashMap<String, Arc<Configured>>>,
     /// By AuthnRequest ID.
-    pending: Mutex<HashMap<String, PendingRequest>>,
+    pending: Waiting<PendingRequest>,
     /// Assertion ID → when it may be forgotten.
     seen: Mutex<HashMap<String, DateTime<Utc>>>,
     /// By LogoutRequest ID.
-    logouts: Mutex<HashMap<String, PendingLogout>>,
+    logouts: Waiting<PendingLogout>,
 }
 
 impl Saml {
@@ -208,9 +207,9 @@ impl Saml {
         let shared = Arc::new(SamlShared {
             sso,
             connections: RwLock::default(),
-            pending: Mutex::default(),
+            pending: Waiting::new(PENDING_LIFETIME),
             seen: Mutex::default(),
-            logouts: Mutex::default(),
+            logouts: Waiting::new(PENDING_LIFETIME),
         });
         // Weak: the sign-in state must not keep this one (and its store handle) alive.
         let weak = Arc::downgrade(&shared);
@@ -548,9 +547,8 @@ fn start_login(
     let request = PendingRequest {
         connection: connection.id.clone(),
         relay_state,
-        sent: now,
     };
-    record_pending(&saml.0.pending, id, request, now, |request| request.sent);
+    saml.0.pending.insert(id, request, now);
     Ok(url.to_string())
 }
 
@@ -777,40 +775,23 @@ fn consume(
     })
 }
 
-/// Records `request`, sent `now` with the ID `id`, as awaiting the IdP's answer, and forgets
-/// the requests older than [`PENDING_LIFETIME`] (`sent` reads when one was sent).
-fn record_pending<P>(
-    pending: &Mutex<HashMap<String, P>>,
-    id: String,
-    request: P,
-    now: DateTime<Utc>,
-    sent: fn(&P) -> DateTime<Utc>,
-) {
-    let mut pending = pending.lock().unwrap_or_else(PoisonError::into_inner);
-    pending.retain(|_, waiting| now - sent(waiting) < PENDING_LIFETIME);
-    pending.insert(id, request);
-}
-
 /// Takes the request `id` out of `pending` (each is answered once, whatever happens next)
-/// and checks that it was sent less than [`PENDING_LIFETIME`] ago for `connection`; `request`
-/// names its kind in the refusals, `sent_for` reads when and for which connection it was sent.
+/// and checks that it was sent for `connection`; `request` names its kind in the refusals,
+/// `connection_of` reads which connection it was sent for.
 fn take_pending<P>(
-    pending: &Mutex<HashMap<String, P>>,
+    pending: &Waiting<P>,
     (id, request): (&str, &'static str),
     connection: &SamlConnection,
     now: DateTime<Utc>,
-    sent_for: fn(&P) -> (DateTime<Utc>, &str),
+    connection_of: fn(&P) -> &str,
 ) -> Result<P, Refusal> {
     let taken = pending
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(id)
-        .filter(|taken| now - sent_for(taken).0 < PENDING_LIFETIME)
+        .take(id, now)
         .ok_or_else(|| Refusal::UnknownInResponseTo {
             id: id.to_owned(),
             request,
         })?;
-    let issued = sent_for(&taken).1;
+    let issued = connection_of(&taken);
     if issued != connection.id {
         return Err(Refusal::WrongConnection {
             id: id.to_owned(),
@@ -836,7 +817,7 @@ fn check_pending(
         (id, "AuthnRequest"),
         connection,
         now,
-        |pending| (pending.sent, &pending.connection),
+        |pending| &pending.connection,
     )?;
     let same = relay_state.is_some_and(|posted| {
         bool::from(subtle::ConstantTimeEq::ct_eq(

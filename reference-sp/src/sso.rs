@@ -17,6 +17,7 @@ use crate::matching::{self, MatchOutcome, MatchingStrategy, ScimUser};
 use crate::policy::{AccountRefusal, Policies};
 use crate::report::{Pairing, SeenLogins};
 use crate::store::Store;
+use crate::waiting::Waiting;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -91,7 +92,6 @@ struct Pending {
     connection: String,
     nonce: String,
     verifier: String,
-    started: DateTime<Utc>,
 }
 
 /// What the sign-in routes share.
@@ -104,7 +104,7 @@ pub(crate) struct SsoShared {
     store: Store,
     http: reqwest::Client,
     connections: RwLock<HashMap<String, OidcConnection>>,
-    pending: Mutex<HashMap<String, Pending>>,
+    pending: Waiting<Pending>,
     sessions: Mutex<HashMap<String, Session>>,
     /// What `/logout` asks where the IdP should end a session too (see [`SingleLogout`]).
     single_logout: RwLock<Option<SingleLogout>>,
@@ -142,7 +142,7 @@ impl Sso {
                 .build()
                 .unwrap_or_default(),
             connections: RwLock::default(),
-            pending: Mutex::default(),
+            pending: Waiting::new(PENDING_LIFETIME),
             sessions: Mutex::default(),
             single_logout: RwLock::default(),
             clock: RwLock::new(Arc::new(Utc::now)),
@@ -395,17 +395,14 @@ async fn start_login(
             pairs.append_pair("login_hint", hint);
         }
     }
-    let now = sso.now();
-    let mut pending = sso.0.pending.lock().unwrap_or_else(PoisonError::into_inner);
-    pending.retain(|_, login| now - login.started < PENDING_LIFETIME);
-    pending.insert(
+    sso.0.pending.insert(
         state,
         Pending {
             connection: connection.id.clone(),
             nonce,
             verifier,
-            started: now,
         },
+        sso.now(),
     );
     Ok(url.to_string())
 }
@@ -443,10 +440,7 @@ async fn finish_login(
     let pending = sso
         .0
         .pending
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .remove(&state)
-        .filter(|pending| sso.now() - pending.started < PENDING_LIFETIME)
+        .take(&state, sso.now())
         .ok_or(Refusal::UnknownState)?;
     if pending.connection != connection.id {
         return Err(Refusal::WrongConnection {

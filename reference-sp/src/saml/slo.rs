@@ -5,7 +5,7 @@
 use super::scan::{attribute, scan};
 use super::{
     ASSERTION_NS, CLOCK_SKEW, PROTOCOL_NS, PendingLogout, Refusal, SUCCESS, Saml, SamlConnection,
-    deflate_base64, message_id, record_pending, redirect, status_refusal, take_pending,
+    deflate_base64, message_id, redirect, status_refusal, take_pending,
 };
 use crate::sso::{Session, random_token};
 use axum::extract::{Path, Query, RawQuery, State};
@@ -121,9 +121,8 @@ pub(super) fn start_logout(saml: &Saml, session: &Session, now: DateTime<Utc>) -
         Ok(url) => {
             let logout = PendingLogout {
                 connection: connection.id.clone(),
-                sent: now,
             };
-            record_pending(&saml.0.logouts, id, logout, now, |logout| logout.sent);
+            saml.0.logouts.insert(id, logout, now);
             Some(url)
         }
         Err(refusal) => {
@@ -161,7 +160,7 @@ fn finish_logout(
         (id, "LogoutRequest"),
         connection,
         now,
-        |pending| (pending.sent, &pending.connection),
+        |pending| &pending.connection,
     )?;
     let status = response
         .status
