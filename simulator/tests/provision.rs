@@ -71,6 +71,7 @@ impl Run {
             concurrency: 4,
             now,
             seed: 1,
+            test_object_stem: None,
         };
         let report = ProvisioningCycle::new(&self.persona, directory, &client, options)
             .run(&mut self.state, &NoProgress)
@@ -401,6 +402,7 @@ async fn google_pushes_no_scim() {
         concurrency: 1,
         now: start(),
         seed: 1,
+        test_object_stem: None,
     };
     let error = ProvisioningCycle::new(&google, &acme(), &client, options)
         .run(&mut state, &NoProgress)

@@ -319,6 +319,7 @@ impl Target {
             concurrency,
             now: now(),
             seed: 7,
+            test_object_stem: None,
         };
         let result = ProvisioningCycle::new(&self.persona, directory, &client, options)
             .run(&mut self.state, &NoProgress)
@@ -1157,6 +1158,7 @@ async fn an_unreachable_target_fails_the_cycle_at_the_test_connection() {
         concurrency: 1,
         now: now(),
         seed: 7,
+        test_object_stem: None,
     };
     let error = ProvisioningCycle::new(&entra, &small_acme(), &client, options)
         .run(&mut state, &NoProgress)

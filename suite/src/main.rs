@@ -10,6 +10,7 @@ use idpsim_suite::certify::{self, Outcome};
 use idpsim_suite::cli::{Cli, Command, DirectoryAction, PersonasAction, PersonasArgs, SpArgs};
 use idpsim_suite::provision::{self, UsageError};
 use idpsim_suite::{personas, serve};
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -26,10 +27,11 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The conformance scenarios provoke the SP's refusals on purpose; certify reports them in
-    // its verdicts, so the SP's own log of them stays quiet there (RUST_LOG overrides).
+    // The conformance scenarios provoke the bundled SP's refusals (sign-ins, webhook
+    // deliveries) on purpose; certify reports them in its verdicts, so the SP's own log of
+    // them stays quiet there (RUST_LOG overrides).
     let default_filter = match cli.command {
-        Command::Certify(_) => "warn,idpsim_reference_sp::sso=error",
+        Command::Certify(_) => "warn,idpsim_reference_sp=error",
         _ => "warn",
     };
     tracing_subscriber::fmt()
@@ -38,6 +40,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match cli.command {
         Command::Certify(args) => match args.external_target().filter(|_| args.cleanup) {

@@ -100,6 +100,7 @@ pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
         concurrency: args.concurrency.max(1),
         now: chrono::Utc::now(),
         seed: rand::random(),
+        test_object_stem: None,
     };
     let progress = TerminalProgress::new();
     let outcome = ProvisioningCycle::new(&persona, &directory, &client, options)

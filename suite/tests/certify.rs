@@ -463,8 +463,33 @@ async fn an_external_run_removes_what_its_scenarios_left_and_cleanup_removes_old
         assert_eq!(status, 201);
     }
     let swept = certify::cleanup(&external).await.unwrap();
-    assert_eq!((swept.users, swept.groups), (1, 0));
+    assert_eq!((swept.users, swept.groups, swept.kept), (1, 0, 0));
     assert!(swept.errors.is_empty(), "{:?}", swept.errors);
     assert_eq!(user_names(&sp, token).await, ["ada@example.test"]);
+
+    // A target that deactivates on DELETE keeps the user: said so, not counted as removed.
+    sp.set_deletion_policy(
+        idpsim_reference_sp::DEFAULT_ORGANIZATION_ID,
+        idpsim_reference_sp::DeletionPolicy::Deactivate,
+    )
+    .await
+    .unwrap();
+    let status = client
+        .post(format!("{}/Users", sp.base_url()))
+        .bearer_auth(token)
+        .header("content-type", "application/scim+json")
+        .body(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"idpsim1a2b3c4d5e.kept@example.test"}"#)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 201);
+    let swept = certify::cleanup(&external).await.unwrap();
+    assert_eq!((swept.users, swept.kept), (0, 1));
+    assert!(
+        swept.describe().contains("deactivated"),
+        "{}",
+        swept.describe()
+    );
     sp.shutdown().await;
 }

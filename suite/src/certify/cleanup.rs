@@ -17,6 +17,8 @@ pub struct Swept {
     pub users: usize,
     /// Groups deleted.
     pub groups: usize,
+    /// Users still there after a successful DELETE: the target deactivates instead of deleting.
+    pub kept: usize,
     /// Requests that failed, one line each.
     pub errors: Vec<String>,
 }
@@ -27,10 +29,17 @@ impl Swept {
         let noun = |count: usize, one: &str, many: &str| {
             format!("{count} {}", if count == 1 { one } else { many })
         };
-        format!(
+        let removed = format!(
             "{} and {}",
             noun(self.users, "user", "users"),
             noun(self.groups, "group", "groups")
+        );
+        if self.kept == 0 {
+            return removed;
+        }
+        format!(
+            "{removed}; {} still there, deactivated: the target answers DELETE by deactivating",
+            noun(self.kept, "user is", "users are")
         )
     }
 }
@@ -75,10 +84,12 @@ pub async fn sweep(
             let url = format!("{base}{}/{id}", kind.endpoint);
             match client.delete(&url).bearer_auth(token).send().await {
                 Ok(response) if response.status().is_success() || response.status() == 404 => {
-                    if kind.endpoint == USERS.endpoint {
-                        swept.users += 1;
-                    } else {
+                    if kind.endpoint != USERS.endpoint {
                         swept.groups += 1;
+                    } else if still_there(client, &url, token).await {
+                        swept.kept += 1;
+                    } else {
+                        swept.users += 1;
                     }
                 }
                 Ok(response) => swept
@@ -89,6 +100,18 @@ pub async fn sweep(
         }
     }
     swept
+}
+
+/// Whether the resource at `url` still answers a GET after its DELETE succeeded, as a user
+/// does on targets that deactivate instead of deleting.
+async fn still_there(client: &reqwest::Client, url: &str, token: &str) -> bool {
+    client
+        .get(url)
+        .bearer_auth(token)
+        .header(reqwest::header::ACCEPT, SCIM_MEDIA_TYPE)
+        .send()
+        .await
+        .is_ok_and(|response| response.status().is_success())
 }
 
 /// The ids of `kind` whose searched attributes contain `prefix`.

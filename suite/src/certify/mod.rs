@@ -457,6 +457,13 @@ async fn run_inner(options: &CertifyOptions) -> Result<RunReport, CertifyError> 
         for error in &swept.errors {
             eprintln!("warning: cleanup: {error}");
         }
+        if swept.kept > 0 && !interrupted {
+            eprintln!(
+                "warning: cleanup: {} users this run created are still on the target, deactivated: \
+                 it answers DELETE by deactivating",
+                swept.kept
+            );
+        }
         if interrupted {
             eprintln!(
                 "interrupted: removed {} this run had created",

@@ -550,6 +550,7 @@ async fn start(
         concurrency: CONCURRENCY,
         now: parse_time(START)?,
         seed: seed_of(world.unique()),
+        test_object_stem: Some(world.unique().to_owned()),
     };
     world.start_provisioning(Provisioning {
         persona,

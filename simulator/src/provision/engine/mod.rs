@@ -36,6 +36,11 @@ pub struct CycleOptions {
     pub now: DateTime<Utc>,
     /// Seed of the random values the persona makes up (test GUIDs, Okta's passwords).
     pub seed: u64,
+    /// What the names of the test connection's objects start with (JumpCloud creates a test
+    /// user and group, then deletes them); `None` for `idpsim`. certify passes its scenario's
+    /// unique name, so that a run interrupted between the create and the delete leaves
+    /// nothing its cleanup cannot find.
+    pub test_object_stem: Option<String>,
 }
 
 /// What a cycle did.
@@ -409,16 +414,18 @@ impl<'a> ProvisioningCycle<'a> {
     /// be deleted is deactivated instead (personas.md §3.1 "Setup and test connection").
     async fn test_with_objects(&self, random: &mut ChaCha8Rng) -> Result<u64, CycleError> {
         let suffix: u32 = random.random();
+        let stem = self.options.test_object_stem.as_deref().unwrap_or("idpsim");
+        let user_name = format!("{stem}.test.{suffix:08x}@example.test");
         let user = serde_json::json!({
             "schemas": self.persona.scim.create_schemas.value,
-            "userName": format!("idpsim.test.{suffix:08x}@example.test"),
+            "userName": user_name,
             "name": { "givenName": "Test", "familyName": "User" },
-            "emails": [{ "value": format!("idpsim.test.{suffix:08x}@example.test"), "type": "work", "primary": true }],
+            "emails": [{ "value": user_name, "type": "work", "primary": true }],
             "active": true,
         });
         let group = serde_json::json!({
             "schemas": self.persona.scim.group_create_schemas.value,
-            "displayName": format!("idpsim test group {suffix:08x}"),
+            "displayName": format!("{stem} test group {suffix:08x}"),
         });
         let mut sent = 0;
         for (resource, body) in [("Users", user), ("Groups", group)] {
