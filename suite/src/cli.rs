@@ -169,7 +169,7 @@ pub struct ProvisionArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Requests in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = at_least_one)]
     pub concurrency: usize,
     /// Write every exchange of the cycle to this HAR 1.2 file.
     #[arg(long, value_name = "FILE")]
@@ -217,7 +217,7 @@ pub struct CertifyArgs {
     #[arg(long, value_name = "DIR")]
     pub personas_dir: Option<PathBuf>,
     /// How many scenarios run at once.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = at_least_one)]
     pub concurrency: usize,
 }
 
@@ -300,6 +300,15 @@ fn loopback_address(text: &str) -> Result<SocketAddr, String> {
             "idpsim serves on the loopback interface only (127.0.0.1 or [::1]), not {}",
             address.ip()
         ))
+    }
+}
+
+/// A count of things done at once: at least one.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(count) => Ok(count),
+        Err(error) => Err(error.to_string()),
     }
 }
 

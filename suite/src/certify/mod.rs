@@ -97,8 +97,8 @@ pub enum CertifyError {
         /// The parser's complaint.
         reason: String,
     },
-    /// The target URL is not an http(s) URL.
-    #[error("target `{0}` is not an http:// or https:// URL")]
+    /// The target URL is not an http(s) URL, or has a query or fragment.
+    #[error("target `{0}` is not an http:// or https:// base URL without a query or fragment")]
     InvalidTargetUrl(String),
     /// The target did not answer the probe.
     #[error("target {url} is unreachable: {reason}")]
@@ -575,7 +575,10 @@ fn write_reports(report: &mut RunReport, dir: &Path) -> Result<(), CertifyError>
 /// checked on `/Users`). The configuration says which optional features the target supports.
 async fn probe(client: &reqwest::Client, target: &ExternalTarget) -> Result<Value, CertifyError> {
     let base = target.base_url.trim_end_matches('/');
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
+    let scheme = base
+        .split_once("://")
+        .map(|(scheme, _)| scheme.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("http" | "https")) || base.contains(['?', '#']) {
         return Err(CertifyError::InvalidTargetUrl(target.base_url.clone()));
     }
     let url = format!("{base}/ServiceProviderConfig");
@@ -613,7 +616,12 @@ async fn probe_request(
         .await
         .map_err(|err| {
             let mut reason = root_cause(&err);
-            if url.starts_with("https://") && !err.is_timeout() && is_tls_failure(&reason) {
+            if url
+                .get(..8)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"))
+                && !err.is_timeout()
+                && is_tls_failure(&reason)
+            {
                 reason.push_str(
                     " (the TLS handshake failed: does the server speak HTTPS on that port? \
                      A plain-HTTP server is given as http://)",

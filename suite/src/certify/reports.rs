@@ -90,11 +90,7 @@ pub fn terminal(report: &RunReport) -> String {
         .unwrap_or(0);
     let _ = writeln!(out);
     for verdict in &report.verdicts {
-        let mark = if verdict.passes(report.fail_on) {
-            "✔"
-        } else {
-            "✘"
-        };
+        let mark = verdict.mark(report.fail_on, ["✔", "✘", "–"]);
         let _ = writeln!(
             out,
             "{mark} {:width$}  {}",
@@ -144,11 +140,7 @@ pub fn summary_markdown(report: &RunReport) -> String {
         "| IdP | Verdict | Passed | Blocking | Warnings |\n|---|---|---:|---:|---:|"
     );
     for verdict in &report.verdicts {
-        let mark = if verdict.passes(report.fail_on) {
-            "✅"
-        } else {
-            "❌"
-        };
+        let mark = verdict.mark(report.fail_on, ["✅", "❌", "➖"]);
         let _ = writeln!(
             out,
             "| {mark} {} | {} | {} | {} | {} |",
@@ -257,11 +249,7 @@ pub fn html(report: &RunReport) -> String {
     );
     out.push_str("<h2>Verdicts</h2>\n<table><tr><th>IdP</th><th>Verdict</th><th>Passed</th><th>Blocking</th><th>Warnings</th><th>Not run</th></tr>\n");
     for verdict in &report.verdicts {
-        let class = if verdict.passes(report.fail_on) {
-            "passed"
-        } else {
-            "failed"
-        };
+        let class = verdict.mark(report.fail_on, ["passed", "failed", "untested"]);
         let _ = writeln!(
             out,
             "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -102,8 +102,10 @@ impl PersonaVerdict {
             1 => Some("1 warning".to_owned()),
             n => Some(format!("{n} warnings")),
         };
+        if !self.tested() {
+            return "not tested".to_owned();
+        }
         let head = match self.blocking.len() {
-            0 if self.passed == 0 && warnings.is_none() => return "not tested".to_owned(),
             0 => "compatible".to_owned(),
             1 => "1 blocking problem".to_owned(),
             n => format!("{n} blocking problems"),
@@ -111,6 +113,23 @@ impl PersonaVerdict {
         match warnings {
             Some(warnings) => format!("{head}, {warnings}"),
             None => head,
+        }
+    }
+
+    /// Whether any scenario of this persona ran (or a capability it needs was found missing).
+    pub fn tested(&self) -> bool {
+        self.passed > 0 || !self.blocking.is_empty() || !self.warnings.is_empty()
+    }
+
+    /// The mark before the persona's name: `passed`, `failed`, or `untested` when nothing of
+    /// it was tested (such a persona passes, but is not shown as compatible).
+    pub fn mark<'m>(&self, fail_on: Level, [passed, failed, untested]: [&'m str; 3]) -> &'m str {
+        if !self.tested() {
+            untested
+        } else if self.passes(fail_on) {
+            passed
+        } else {
+            failed
         }
     }
 
@@ -347,6 +366,8 @@ mod tests {
     fn nothing_run_is_not_tested() {
         let verdicts = verdicts(&[persona("google", Vec::new())], &[], &Announced::default());
         assert_eq!(verdicts[0].summary(), "not tested");
+        assert!(verdicts[0].passes(Level::Should));
+        assert_eq!(verdicts[0].mark(Level::Must, ["ok", "bad", "untested"]), "untested");
     }
 
     #[test]
