@@ -35,6 +35,12 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "idpsim_session";
 
+/// The cookie that ties an OIDC sign-in to the browser that started it: its value is kept with
+/// the `state`, and the callback must carry it (RFC 6749 §10.12, OpenID Connect Core
+/// §3.1.2.1: otherwise an attacker can have a victim's browser finish the attacker's own
+/// sign-in, and the victim works in the attacker's account).
+const LOGIN_COOKIE: &str = "idpsim_login";
+
 /// How long a started sign-in may take.
 const PENDING_LIFETIME: Duration = Duration::minutes(10);
 
@@ -92,6 +98,8 @@ struct Pending {
     connection: String,
     nonce: String,
     verifier: String,
+    /// The [`LOGIN_COOKIE`] of the browser that started the sign-in.
+    browser: String,
 }
 
 /// What the sign-in routes share.
@@ -265,6 +273,11 @@ enum Refusal {
     UnknownState,
     #[error("the state was issued for connection `{issued}`, not `{used}`")]
     WrongConnection { issued: String, used: String },
+    #[error(
+        "the sign-in was started in another browser: the callback lacks the cookie set when it \
+         began (a forged login, RFC 6749 §10.12)"
+    )]
+    OtherBrowser,
     #[error("the token endpoint refused the code: {0}")]
     Token(String),
     #[error("the ID token's header cannot be read ({0}); alg none is refused")]
@@ -355,9 +368,25 @@ async fn login(
     State(sso): State<Sso>,
     Path(connection_id): Path<String>,
     Query(query): Query<LoginQuery>,
+    headers: HeaderMap,
 ) -> Response {
-    match start_login(&sso, &connection_id, query.login_hint.as_deref()).await {
-        Ok(url) => Redirect::to(&url).into_response(),
+    // A browser keeps its login cookie across sign-ins, so that two started in two tabs both
+    // come back to it.
+    let browser = cookie(&headers, LOGIN_COOKIE)
+        .filter(|value| is_random_token(value))
+        .unwrap_or_else(random_token);
+    match start_login(&sso, &connection_id, query.login_hint.as_deref(), &browser).await {
+        Ok(url) => {
+            let mut response = Redirect::to(&url).into_response();
+            let set = format!(
+                "{LOGIN_COOKIE}={browser}; Path=/sso/; HttpOnly; SameSite=Lax; Max-Age={}",
+                PENDING_LIFETIME.num_seconds()
+            );
+            if let Ok(value) = HeaderValue::from_str(&set) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
         Err(refusal) => refuse(&refusal),
     }
 }
@@ -366,6 +395,7 @@ async fn start_login(
     sso: &Sso,
     connection_id: &str,
     login_hint: Option<&str>,
+    browser: &str,
 ) -> Result<String, Refusal> {
     let connection = sso
         .connection(connection_id)
@@ -401,6 +431,7 @@ async fn start_login(
             connection: connection.id.clone(),
             nonce,
             verifier,
+            browser: browser.to_owned(),
         },
         sso.now(),
     );
@@ -420,8 +451,10 @@ async fn callback(
     State(sso): State<Sso>,
     Path(connection_id): Path<String>,
     Query(query): Query<CallbackQuery>,
+    headers: HeaderMap,
 ) -> Response {
-    match finish_login(&sso, &connection_id, query).await {
+    let browser = cookie(&headers, LOGIN_COOKIE);
+    match finish_login(&sso, &connection_id, query, browser.as_deref()).await {
         Ok(session) => sso.start_session(session),
         Err(refusal) => refuse(&refusal),
     }
@@ -431,6 +464,7 @@ async fn finish_login(
     sso: &Sso,
     connection_id: &str,
     query: CallbackQuery,
+    browser: Option<&str>,
 ) -> Result<Session, Refusal> {
     let connection = sso
         .connection(connection_id)
@@ -447,6 +481,15 @@ async fn finish_login(
             issued: pending.connection,
             used: connection.id,
         });
+    }
+    let same_browser = browser.is_some_and(|browser| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            browser.as_bytes(),
+            pending.browser.as_bytes(),
+        ))
+    });
+    if !same_browser {
+        return Err(Refusal::OtherBrowser);
     }
     if let Some(error) = query.error {
         return Err(Refusal::ProviderError {
@@ -744,6 +787,11 @@ fn verify_id_token(
 
 /// The session named by the request's cookie.
 fn session_id(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of the request's cookie `wanted`.
+fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -751,7 +799,7 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
         .flat_map(|value| value.split(';'))
         .find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == SESSION_COOKIE).then(|| value.to_owned())
+            (name == wanted).then(|| value.to_owned())
         })
 }
 
@@ -847,4 +895,12 @@ async fn logout(State(sso): State<Sso>, headers: HeaderMap) -> Response {
 /// 32 random bytes, base64url: state, nonce, PKCE verifier, RelayState and session ids.
 pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// Whether `value` has the shape of a [`random_token`]: 43 URL-safe base64 characters.
+fn is_random_token(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
 }

@@ -39,6 +39,17 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// The `name=value` of the cookie `response` sets (the SP's login cookie).
+fn set_cookie(response: &reqwest::Response) -> String {
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
 fn location(response: &reqwest::Response) -> String {
     assert!(
         response.status().is_redirection(),
@@ -102,7 +113,12 @@ async fn sign_in(sp: &RunningSp, connection: &str, login_hint: &str) -> reqwest:
         .await
         .unwrap();
     let back = browser.get(location(&to_idp)).send().await.unwrap();
-    browser.get(location(&back)).send().await.unwrap()
+    browser
+        .get(location(&back))
+        .header("cookie", set_cookie(&to_idp))
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn whoami(sp: &RunningSp, cookie: &str) -> (StatusCode, Value) {
@@ -167,11 +183,48 @@ async fn a_callback_is_used_once_and_a_disabled_user_is_refused() {
         .await
         .unwrap();
     let back = location(&browser.get(location(&to_idp)).send().await.unwrap());
+    let login_cookie = set_cookie(&to_idp);
+    // Without the cookie set when the sign-in began, the callback is another browser's: an
+    // attacker having a victim finish the attacker's sign-in (RFC 6749 §10.12).
+    let forged = browser.get(&back).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        forged
+            .text()
+            .await
+            .unwrap()
+            .contains("started in another browser")
+    );
+    // The state is spent by the refused callback: the sign-in starts again.
+    let to_idp = browser
+        .get(format!("{}/sso/oidc/entra/login", sp.origin()))
+        .query(&[("login_hint", "adele.vance@acme.test")])
+        .header("cookie", &login_cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
-        browser.get(&back).send().await.unwrap().status(),
+        set_cookie(&to_idp),
+        login_cookie,
+        "the browser keeps its cookie"
+    );
+    let back = location(&browser.get(location(&to_idp)).send().await.unwrap());
+    assert_eq!(
+        browser
+            .get(&back)
+            .header("cookie", &login_cookie)
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::SEE_OTHER
     );
-    let replay = browser.get(&back).send().await.unwrap();
+    let replay = browser
+        .get(&back)
+        .header("cookie", &login_cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
     assert!(
         replay
@@ -239,20 +292,22 @@ impl ScriptedProvider {
     }
 }
 
-/// Starts a sign-in at the SP; returns the `state` and `nonce` it sent the provider.
-async fn begin(sp: &RunningSp) -> (String, String) {
+/// Starts a sign-in at the SP; returns the `state` and `nonce` it sent the provider, and the
+/// login cookie the callback must carry.
+async fn begin(sp: &RunningSp) -> (String, String, String) {
     let response = browser()
         .get(format!("{}/sso/oidc/scripted/login", sp.origin()))
         .send()
         .await
         .unwrap();
+    let cookie = set_cookie(&response);
     let params: HashMap<String, String> = reqwest::Url::parse(&location(&response))
         .unwrap()
         .query_pairs()
         .into_owned()
         .collect();
     assert_eq!(params["code_challenge_method"], "S256");
-    (params["state"].clone(), params["nonce"].clone())
+    (params["state"].clone(), params["nonce"].clone(), cookie)
 }
 
 fn claims(issuer: &str, nonce: &str) -> Value {
@@ -403,11 +458,12 @@ async fn id_tokens_a_careful_relying_party_refuses_are_refused_with_their_reason
         ),
     ];
     for (case, craft, reason) in cases {
-        let (state, nonce) = begin(&sp).await;
+        let (state, nonce, cookie) = begin(&sp).await;
         idp.answer_with(&craft(&issuer, &nonce)).await;
         let callback = browser()
             .get(format!("{}/sso/oidc/scripted/callback", sp.origin()))
             .query(&[("code", "c"), ("state", state.as_str())])
+            .header("cookie", cookie)
             .send()
             .await
             .unwrap();

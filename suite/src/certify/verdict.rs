@@ -367,7 +367,10 @@ mod tests {
         let verdicts = verdicts(&[persona("google", Vec::new())], &[], &Announced::default());
         assert_eq!(verdicts[0].summary(), "not tested");
         assert!(verdicts[0].passes(Level::Should));
-        assert_eq!(verdicts[0].mark(Level::Must, ["ok", "bad", "untested"]), "untested");
+        assert_eq!(
+            verdicts[0].mark(Level::Must, ["ok", "bad", "untested"]),
+            "untested"
+        );
     }
 
     #[test]
