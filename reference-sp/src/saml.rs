@@ -84,6 +84,7 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use tower_http::limit::RequestBodyLimitLayer;
 
 mod redirect;
 mod scan;
@@ -106,6 +107,10 @@ const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 /// The bearer subject confirmation method (SAML Profiles §4.1.4.2).
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+
+/// The largest POST the ACS reads: a signed Response with a few hundred attributes is well
+/// under 100 KiB.
+const MAX_ACS_BODY: usize = 1024 * 1024;
 
 /// How long a sent AuthnRequest may wait for its response.
 const PENDING_LIFETIME: Duration = Duration::minutes(10);
@@ -304,7 +309,11 @@ impl Saml {
         Router::new()
             .route("/sso/saml/{connection}/metadata", get(metadata))
             .route("/sso/saml/{connection}/login", get(login))
-            .route("/sso/saml/{connection}/acs", post(acs))
+            // A declared length over the limit is refused before the body is awaited.
+            .route(
+                "/sso/saml/{connection}/acs",
+                post(acs).layer(RequestBodyLimitLayer::new(MAX_ACS_BODY)),
+            )
             .route("/sso/saml/{connection}/slo", get(slo))
             .with_state(self)
     }

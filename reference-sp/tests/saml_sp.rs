@@ -1009,6 +1009,35 @@ async fn what_libxmlsec1_or_libxml2_would_spend_unbounded_work_on_is_refused_bef
     sp.shutdown().await;
 }
 
+#[tokio::test]
+async fn the_acs_refuses_a_body_over_one_mebibyte_before_reading_it() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let sp = sp_with_connection().await;
+    let too_large = browser()
+        .post(format!("{}/sso/saml/acme/acs", sp.origin()))
+        .form(&[("SAMLResponse", "A".repeat(1024 * 1024 + 1))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_large.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    // A declared length is enough: the SP does not wait for the body it announces.
+    let mut stream = tokio::net::TcpStream::connect(sp.address()).await.unwrap();
+    let head = "POST /sso/saml/acme/acs HTTP/1.1\r\nHost: localhost\r\n\
+                Content-Type: application/x-www-form-urlencoded\r\n\
+                Content-Length: 10000000000\r\n\r\nSAMLResponse=";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = [0_u8; 12];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_exact(&mut answer),
+    )
+    .await
+    .expect("the SP answers at once")
+    .unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 413");
+    sp.shutdown().await;
+}
+
 /// The issuer of Entra's LogoutResponses, not its assertion issuer (personas.md §1.2).
 const ENTRA_LOGOUT_ISSUER: &str = "https://login.microsoftonline.com/9c5a1d2e-tenant/";
 const RESPONDER: &str = "urn:oasis:names:tc:SAML:2.0:status:Responder";
