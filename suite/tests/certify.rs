@@ -162,11 +162,13 @@ async fn a_failing_scenario_exits_1() {
 async fn an_external_target_skips_the_reference_sp_scenarios() {
     let sp = start_sp().await;
     let features = features_dir(&[("discovery.feature", PASSING_FEATURE)]);
+    let reports = tempfile::tempdir().unwrap();
     let outcome = certify::run(&CertifyOptions {
         target: Some(ExternalTarget {
             base_url: sp.base_url().to_owned(),
             token: "certify-test-token".into(),
         }),
+        report_dir: Some(reports.path().to_owned()),
         ..options(features.path())
     })
     .await;
@@ -178,6 +180,21 @@ async fn an_external_target_skips_the_reference_sp_scenarios() {
         report.count(|status| matches!(status, Status::Skipped(_))),
         1
     );
+    // JUnit holds the scenario that did not run, and each persona's verdict.
+    let junit = std::fs::read_to_string(reports.path().join("junit.xml")).unwrap();
+    assert!(
+        junit.contains(r#"name="an organization of the bundled SP"><skipped message="needs the bundled reference SP"#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"<testcase classname="verdicts" name="Microsoft Entra ID"></testcase>"#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"name="Okta (catalog integration)"><skipped message="not tested"/>"#),
+        "{junit}"
+    );
+    assert!(junit.trim_end().ends_with("</testsuites>"), "{junit}");
     sp.shutdown().await;
 }
 

@@ -560,6 +560,8 @@ fn nothing_selected(options: &CertifyOptions, features: &Path) -> String {
 /// `cucumber.json`.
 fn write_reports(report: &mut RunReport, dir: &Path) -> Result<(), CertifyError> {
     let report_error = |path: PathBuf| move |source| CertifyError::Report { path, source };
+    let junit = dir.join("junit.xml");
+    reports::complete_junit(&junit, report).map_err(report_error(junit.clone()))?;
     reports::write_har_files(report, dir).map_err(report_error(dir.join("har")))?;
     let summary = dir.join("summary.md");
     std::fs::write(&summary, reports::summary_markdown(report))

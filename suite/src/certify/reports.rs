@@ -440,6 +440,98 @@ section.failure{border-left:4px solid #b00020;padding:.2em 1em;margin:1em 0}\
 .why{font-weight:600}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;white-space:pre-wrap}\
 .exchange{display:grid;grid-template-columns:1fr 1fr;gap:.5em}";
 
+/// Adds to the `junit.xml` cucumber wrote what it leaves out (see [`junit_supplement`]).
+pub fn complete_junit(path: &Path, report: &RunReport) -> io::Result<()> {
+    let mut xml = std::fs::read_to_string(path)?;
+    let end = xml.rfind("</testsuites>").ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "no </testsuites> in the JUnit report",
+        )
+    })?;
+    xml.insert_str(end, &junit_supplement(report));
+    std::fs::write(path, xml)
+}
+
+/// Two testsuites cucumber's JUnit report lacks: `not run`, each scenario not run against this
+/// target as a skipped testcase with its reason; and `verdicts`, each persona's verdict as a
+/// testcase, failed when it does not pass (its blocking problems, which include capabilities
+/// the target lacks, as the message), skipped when none of its scenarios ran.
+pub fn junit_supplement(report: &RunReport) -> String {
+    let mut out = String::new();
+    let not_run: Vec<(&ScenarioRecord, &str)> = report
+        .scenarios
+        .iter()
+        .filter_map(|record| match &record.status {
+            Status::NotApplicable(reason) | Status::Skipped(reason) => {
+                Some((record, reason.as_str()))
+            }
+            Status::Passed | Status::Failed => None,
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        r#"<testsuite name="not run" tests="{0}" skipped="{0}" failures="0" errors="0">"#,
+        not_run.len()
+    );
+    for (record, reason) in not_run {
+        let _ = writeln!(
+            out,
+            r#"<testcase classname="{}" name="{}"><skipped message="{}"/></testcase>"#,
+            escape(&record.location()),
+            escape(&record.name),
+            escape(reason)
+        );
+    }
+    out.push_str("</testsuite>\n");
+    let failing = report
+        .verdicts
+        .iter()
+        .filter(|verdict| verdict.tested() && !verdict.passes(report.fail_on))
+        .count();
+    let untested = report
+        .verdicts
+        .iter()
+        .filter(|verdict| !verdict.tested())
+        .count();
+    let _ = writeln!(
+        out,
+        r#"<testsuite name="verdicts" tests="{}" skipped="{untested}" failures="{failing}" errors="0">"#,
+        report.verdicts.len()
+    );
+    for verdict in &report.verdicts {
+        let _ = write!(
+            out,
+            r#"<testcase classname="verdicts" name="{}">"#,
+            escape(&verdict.display_name)
+        );
+        if !verdict.tested() {
+            out.push_str(r#"<skipped message="not tested"/>"#);
+        } else if !verdict.passes(report.fail_on) {
+            let problems: Vec<String> = verdict
+                .blocking
+                .iter()
+                .chain(
+                    verdict
+                        .warnings
+                        .iter()
+                        .filter(|_| report.fail_on == Level::Should),
+                )
+                .map(|problem| format!("{}: {}", problem.title, problem.explanation))
+                .collect();
+            let _ = write!(
+                out,
+                r#"<failure message="{}">{}</failure>"#,
+                escape(&verdict.summary()),
+                escape(&problems.join("\n"))
+            );
+        }
+        out.push_str("</testcase>\n");
+    }
+    out.push_str("</testsuite>\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -527,6 +619,19 @@ mod tests {
         assert!(
             text.contains("[Microsoft Entra ID · blocking] PATCH › Entra disables a user (scim/patch.feature:42)"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_junit_supplement_fails_a_persona_with_blocking_problems() {
+        let supplement = junit_supplement(&report());
+        assert!(
+            supplement.contains(r#"<testsuite name="verdicts" tests="1" skipped="0" failures="1""#),
+            "{supplement}"
+        );
+        assert!(
+            supplement.contains(r#"<failure message="1 blocking problem">"#),
+            "{supplement}"
         );
     }
 
