@@ -596,6 +596,7 @@ mod tests {
             claims: claims.as_object().cloned().unwrap_or_default(),
             organization: Some("org".into()),
             matching: MatchingStrategy::OidcEmailToScimUsername,
+            ends_by: None,
         }
     }
 

@@ -506,6 +506,7 @@ mod tests {
                 .unwrap_or_default(),
             organization: None,
             matching: MatchingStrategy::OidcEmailToScimUsername,
+            ends_by: None,
         }
     }
 

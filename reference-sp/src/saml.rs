@@ -774,6 +774,12 @@ fn consume(
     if request_id.is_none() && connection.idp_initiated == IdpInitiatedPolicy::StartSpInitiated {
         return Err(Refusal::StartSpInitiated(name_id.value.clone()));
     }
+    let ends_by = assertion
+        .authn_statements
+        .iter()
+        .flatten()
+        .filter_map(|statement| statement.session_not_on_or_after)
+        .min();
     Ok(Login {
         connection: connection.id.clone(),
         protocol: "saml",
@@ -781,6 +787,7 @@ fn consume(
         claims: claims(&assertion, connection, name_id),
         organization: connection.organization.clone(),
         matching: connection.matching,
+        ends_by,
     })
 }
 

@@ -543,6 +543,7 @@ async fn finish_login(
         claims,
         organization: connection.organization,
         matching: connection.matching,
+        ends_by: None,
     })
     .await
     .map_err(Refusal::Account)
@@ -562,6 +563,9 @@ pub(crate) struct Login {
     pub(crate) organization: Option<String>,
     /// How the login is matched to a SCIM user of the organization.
     pub(crate) matching: MatchingStrategy,
+    /// When the IdP says the session must end at the latest (SAML's `SessionNotOnOrAfter`,
+    /// Core §2.7.2); the session ends then if that is before its own timeout.
+    pub(crate) ends_by: Option<DateTime<Utc>>,
 }
 
 impl Sso {
@@ -578,7 +582,10 @@ impl Sso {
     pub(crate) async fn session_for(&self, login: Login) -> Result<Session, AccountRefusal> {
         let now = self.now();
         self.0.seen.record(&login, now);
-        let expires = now + self.session_length(login.organization.as_deref());
+        let timeout = now + self.session_length(login.organization.as_deref());
+        let expires = login
+            .ends_by
+            .map_or(timeout, |ends_by| timeout.min(ends_by));
         let (scim_user, teams) = match &login.organization {
             Some(organization) => {
                 let policies = &self.0.policies;

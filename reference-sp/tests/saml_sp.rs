@@ -135,6 +135,7 @@ struct Asserted {
     not_on_or_after: DateTime<Utc>,
     confirmation_not_on_or_after: DateTime<Utc>,
     session_index: Option<String>,
+    session_not_on_or_after: Option<DateTime<Utc>>,
 }
 
 impl Asserted {
@@ -152,6 +153,7 @@ impl Asserted {
             not_on_or_after: now + Duration::minutes(5),
             confirmation_not_on_or_after: now + Duration::minutes(5),
             session_index: Some("_session-7".to_owned()),
+            session_not_on_or_after: None,
         }
     }
 }
@@ -217,7 +219,7 @@ fn assertion(asserted: &Asserted) -> Assertion {
         authn_statements: Some(vec![AuthnStatement {
             authn_instant: Some(Utc::now()),
             session_index: asserted.session_index.clone(),
-            session_not_on_or_after: None,
+            session_not_on_or_after: asserted.session_not_on_or_after,
             subject_locality: None,
             authn_context: Some(AuthnContext {
                 value: Some(AuthnContextClassRef {
@@ -475,6 +477,17 @@ async fn a_signed_assertion_a_signed_response_or_both_sign_the_user_in() {
         assert_eq!(claims["session_index"], "_session-7");
         assert_eq!(session["scim_user"], Value::Null);
     }
+    // The IdP's SessionNotOnOrAfter ends the session before the SP's own timeout.
+    let ends_by = Utc::now() + Duration::minutes(20);
+    let cookie = accepted(
+        &answer(&sp, Signed::Assertion, |asserted| {
+            asserted.session_not_on_or_after = Some(ends_by);
+        })
+        .await,
+    );
+    let (_, session) = whoami(&sp, &cookie).await;
+    let expires: DateTime<Utc> = session["expires"].as_str().unwrap().parse().unwrap();
+    assert!((expires - ends_by).num_seconds().abs() <= 1, "{session}");
     sp.shutdown().await;
 }
 
