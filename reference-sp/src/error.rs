@@ -35,6 +35,9 @@ pub enum SpError {
     /// No organization has this id.
     #[error("no organization has the id `{0}`")]
     UnknownOrganization(String),
+    /// The token given for the default organization already belongs to another one.
+    #[error("the token given is already a token of organization `{0}`")]
+    TokenOfAnotherOrganization(String),
     /// The token given is not a current token of the organization.
     #[error("the token given is not a current token of organization `{0}`")]
     UnknownToken(String),

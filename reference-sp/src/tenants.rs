@@ -172,8 +172,10 @@ impl Tenants {
         Arc::clone(&self.index)
     }
 
-    /// Creates the default organization if missing and returns a read-write token for it:
-    /// `bootstrap` (registered if new), or a freshly issued one.
+    /// Creates the default organization if it is missing and makes `bootstrap` (or a new
+    /// token, when none is given) its bootstrap token: read-write, and the only bootstrap
+    /// token, so that the one the SP was last started with works and the one before does not
+    /// (tokens issued through the admin API stay). A token of another organization is refused.
     pub(crate) async fn prepare_default_organization(
         &self,
         bootstrap: Option<&str>,
@@ -184,17 +186,50 @@ impl Tenants {
             .bind(now())
             .execute(&self.pool)
             .await?;
-        match bootstrap {
-            Some(token) => {
-                self.register_token(DEFAULT_ORGANIZATION_ID, token, TokenRole::ReadWrite)
-                    .await?;
-                Ok(token.to_owned())
-            }
-            None => {
-                self.issue_token(DEFAULT_ORGANIZATION_ID, TokenRole::ReadWrite)
-                    .await
+        let token = bootstrap.map_or_else(new_token, str::to_owned);
+        let token_digest = digest(&token);
+        let holder: Option<String> =
+            sqlx::query_scalar("SELECT organization_id FROM tokens WHERE digest = ?1")
+                .bind(token_digest.as_slice())
+                .fetch_optional(&self.pool)
+                .await?;
+        if let Some(holder) = holder.filter(|holder| holder != DEFAULT_ORGANIZATION_ID) {
+            return Err(SpError::TokenOfAnotherOrganization(holder));
+        }
+        let mut transaction = self.pool.begin().await?;
+        let replaced: Vec<Vec<u8>> = sqlx::query_scalar(
+            "DELETE FROM tokens WHERE organization_id = ?1 AND bootstrap = 1 AND digest != ?2 \
+             RETURNING digest",
+        )
+        .bind(DEFAULT_ORGANIZATION_ID)
+        .bind(token_digest.as_slice())
+        .fetch_all(&mut *transaction)
+        .await?;
+        sqlx::query(
+            "INSERT INTO tokens (digest, organization_id, role, created, bootstrap) \
+             VALUES (?1, ?2, ?3, ?4, 1) \
+             ON CONFLICT (digest) DO UPDATE SET role = excluded.role, bootstrap = 1",
+        )
+        .bind(token_digest.as_slice())
+        .bind(DEFAULT_ORGANIZATION_ID)
+        .bind(TokenRole::ReadWrite.as_str())
+        .bind(now())
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        for old in replaced {
+            if let Ok(old) = TokenDigest::try_from(old.as_slice()) {
+                self.index.remove(&old);
             }
         }
+        self.index.insert(
+            token_digest,
+            TokenGrant {
+                organization_id: DEFAULT_ORGANIZATION_ID.into(),
+                role: TokenRole::ReadWrite,
+            },
+        );
+        Ok(token)
     }
 
     /// Creates an organization with a read-write token.

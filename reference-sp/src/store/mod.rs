@@ -101,6 +101,14 @@ fn migrations() -> Vec<Migration> {
             .into_sql_str(),
             false,
         ),
+        Migration::new(
+            8,
+            "bootstrap tokens".into(),
+            MigrationType::Simple,
+            AssertSqlSafe(include_str!("../../migrations/0008_bootstrap_tokens.sql"))
+                .into_sql_str(),
+            false,
+        ),
     ]
 }
 

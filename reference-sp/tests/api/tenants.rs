@@ -99,3 +99,57 @@ async fn deletion_policy_of_one_organization_leaves_the_others_alone() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn a_start_with_another_bootstrap_token_replaces_the_previous_one_only() {
+    use crate::support::start_sp;
+    use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig, TokenRole};
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let database = DatabaseLocation::File(directory.path().join("sp.db"));
+    let first = start_sp(database.clone(), Some("first-token")).await;
+    let issued = first
+        .sp
+        .issue_token(DEFAULT_ORGANIZATION_ID, TokenRole::ReadOnly)
+        .await
+        .expect("a token");
+    let globex = first
+        .sp
+        .create_organization("Globex")
+        .await
+        .expect("Globex");
+    first.sp.shutdown().await;
+
+    let second = start_sp(database.clone(), Some("second-token")).await;
+    let status_with = |token: String| {
+        let request = second.request_as(&token, Method::GET, "/Users");
+        async move { send(request).await.status }
+    };
+    assert_eq!(
+        status_with("first-token".into()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(status_with("second-token".into()).await, StatusCode::OK);
+    assert_eq!(
+        status_with(issued).await,
+        StatusCode::OK,
+        "issued tokens stay"
+    );
+    second.sp.shutdown().await;
+
+    // Another organization's token is not taken for the default one's.
+    let refused = RunningSp::start(SpConfig {
+        database,
+        bootstrap_token: Some(globex.token),
+        ..SpConfig::ephemeral()
+    })
+    .await;
+    let Err(error) = refused else {
+        panic!("the SP started with another organization's token");
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("already a token of organization"),
+        "{error}"
+    );
+}
