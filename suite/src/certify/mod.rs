@@ -12,7 +12,7 @@ pub mod scenario;
 pub mod verdict;
 
 use crate::world::{RUN_PREFIX_STEM, ScimWorld, Target, new_run_prefix};
-use capabilities::{Announced, persona_needs};
+use capabilities::{Announced, Capability, persona_needs};
 use chrono::Utc;
 use cleanup::Swept;
 use collector::{Collected, Collector, Progress};
@@ -571,7 +571,7 @@ fn write_reports(report: &mut RunReport, dir: &Path) -> Result<(), CertifyError>
     Ok(())
 }
 
-/// `GET {base}/ServiceProviderConfig` with the token, then `GET {base}/Users?count=1`: the
+/// `GET {base}/ServiceProviderConfig` with the token, then a lookup on `{base}/Users`: the
 /// requests that tell an unreachable target, a wrong URL and a wrong token apart before any
 /// scenario runs (many endpoints serve their configuration without a token, so the token is
 /// checked on `/Users`). The configuration says which optional features the target supports.
@@ -591,7 +591,13 @@ async fn probe(client: &reqwest::Client, target: &ExternalTarget) -> Result<Valu
         401 | 403 => return Err(CertifyError::Unauthorized { url, status }),
         _ => return Err(CertifyError::ProbeFailed { url, status }),
     };
-    let users = format!("{base}/Users?startIndex=1&count=1");
+    // The lookup Entra's test connection sends (personas.md §1.1), or a page of one user when
+    // the target does not filter.
+    let users = if Announced::from_config(&config).supports(Capability::Filter) {
+        format!("{base}/Users?filter=userName%20eq%20%22idpsim-probe%22")
+    } else {
+        format!("{base}/Users?startIndex=1&count=1")
+    };
     let status = probe_request(client, target, &users)
         .await?
         .status()
