@@ -265,8 +265,41 @@ pub(crate) fn router(admin: Admin) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(admin.clone(), authenticate))
+        .layer(middleware::map_response(json_errors))
         .with_state(admin);
-    Router::new().nest(ADMIN_PREFIX, routes)
+    Router::new()
+        .nest(ADMIN_PREFIX, routes)
+        // `nest` leaves the prefix with a trailing slash to the next router (the SCIM API's).
+        .route(&format!("{ADMIN_PREFIX}/"), axum::routing::any(not_found))
+}
+
+/// The framework's own refusals (a body, query or path it cannot read) are plain text; the
+/// admin API answers every error as its JSON error.
+async fn json_errors(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    let status = response.status();
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "request_too_large",
+        StatusCode::NOT_FOUND => "not_found",
+        _ => "invalid_request",
+    };
+    let description = if text.is_empty() {
+        status.canonical_reason().unwrap_or("refused").to_owned()
+    } else {
+        text
+    };
+    AdminError::new(status, code, description).into_response()
 }
 
 async fn not_found() -> AdminError {
@@ -899,7 +932,7 @@ async fn add_webhook(
             "id": endpoint.id,
             "secret": endpoint.secret,
             "url": url,
-            "events": events,
+            "events": endpoint.events,
             "organization_id": organization,
         }),
     ))
@@ -964,6 +997,7 @@ async fn directory_page(
 ) -> AdminResult {
     let request = PageRequest::parse(
         resource_type,
+        organization,
         query.page_size.as_deref(),
         query.page_token.as_deref(),
     )

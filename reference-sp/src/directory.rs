@@ -21,6 +21,8 @@ pub(crate) const MAX_PAGE_SIZE: usize = 200;
 /// Which page to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PageRequest {
+    /// The organization whose list it is: its tokens name it.
+    organization: String,
     size: usize,
     /// The (created, id) of the last resource of the previous page.
     after: Option<(String, String)>,
@@ -39,6 +41,7 @@ impl PageRequest {
     /// says what is wrong with them.
     pub(crate) fn parse(
         resource_type: ResourceType,
+        organization: &str,
         page_size: Option<&str>,
         page_token: Option<&str>,
     ) -> Result<PageRequest, String> {
@@ -55,28 +58,50 @@ impl PageRequest {
         };
         let after = match page_token.filter(|token| !token.is_empty()) {
             None => None,
-            Some(token) => Some(decode_token(resource_type, token).ok_or_else(|| {
-                format!(
-                    "page_token is not a page token of this organization's {} list",
-                    list_name(resource_type)
-                )
-            })?),
+            Some(token) => Some(decode_token(resource_type, organization, token).ok_or_else(
+                || {
+                    format!(
+                        "page_token is not a page token of this organization's {} list",
+                        list_name(resource_type)
+                    )
+                },
+            )?),
         };
-        Ok(PageRequest { size, after })
+        Ok(PageRequest {
+            organization: organization.to_owned(),
+            size,
+            after,
+        })
     }
 }
 
-/// The opaque token of the position after (created, id) in the list of `resource_type`.
-fn encode_token(resource_type: ResourceType, created: &str, id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}\n{created}\n{id}", list_name(resource_type)))
+/// The opaque token of the position after (created, id) in `organization`'s list of
+/// `resource_type`.
+fn encode_token(
+    resource_type: ResourceType,
+    organization: &str,
+    created: &str,
+    id: &str,
+) -> String {
+    URL_SAFE_NO_PAD.encode(format!(
+        "{}\n{organization}\n{created}\n{id}",
+        list_name(resource_type)
+    ))
 }
 
-fn decode_token(resource_type: ResourceType, token: &str) -> Option<(String, String)> {
+/// The position a token names, if it is one of `organization`'s list of `resource_type` (a
+/// token of another list, or of another organization, would skip resources unseen).
+fn decode_token(
+    resource_type: ResourceType,
+    organization: &str,
+    token: &str,
+) -> Option<(String, String)> {
     let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
     let text = String::from_utf8(bytes).ok()?;
-    let mut parts = text.splitn(3, '\n');
-    let (list, created, id) = (parts.next()?, parts.next()?, parts.next()?);
-    (list == list_name(resource_type) && !created.is_empty() && !id.is_empty())
+    let mut parts = text.splitn(4, '\n');
+    let (list, owner, created, id) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let position = chrono::DateTime::parse_from_rfc3339(created).is_ok() && !id.is_empty();
+    (list == list_name(resource_type) && owner == organization && position)
         .then(|| (created.to_owned(), id.to_owned()))
 }
 
@@ -95,9 +120,12 @@ fn page<'a>(
     let end = start.saturating_add(request.size).min(resources.len());
     let listed = resources.get(start..end).unwrap_or_default();
     let next = match listed.last() {
-        Some(last) if end < resources.len() => {
-            Some(encode_token(resource_type, &last.created, &last.id))
-        }
+        Some(last) if end < resources.len() => Some(encode_token(
+            resource_type,
+            &request.organization,
+            &last.created,
+            &last.id,
+        )),
         _ => None,
     };
     (listed, next)
@@ -232,7 +260,8 @@ mod tests {
         let mut token: Option<String> = None;
         loop {
             let request =
-                PageRequest::parse(ResourceType::User, Some(size), token.as_deref()).unwrap();
+                PageRequest::parse(ResourceType::User, "acme", Some(size), token.as_deref())
+                    .unwrap();
             let (listed, next) = page(ResourceType::User, resources, &request);
             pages.push(listed.iter().map(|user| user.id.to_string()).collect());
             match next {
@@ -260,12 +289,13 @@ mod tests {
     #[test]
     fn a_token_is_a_position_not_an_offset() {
         let mut resources = users(10);
-        let request = PageRequest::parse(ResourceType::User, Some("4"), None).unwrap();
+        let request = PageRequest::parse(ResourceType::User, "acme", Some("4"), None).unwrap();
         let (_, next) = page(ResourceType::User, &resources, &request);
         // A resource created earlier than the position (same millisecond, lower id) is not
         // listed again, and the next page starts right after the last one seen.
         resources.remove(0);
-        let request = PageRequest::parse(ResourceType::User, Some("4"), next.as_deref()).unwrap();
+        let request =
+            PageRequest::parse(ResourceType::User, "acme", Some("4"), next.as_deref()).unwrap();
         let (listed, _) = page(ResourceType::User, &resources, &request);
         assert_eq!(listed[0].id.as_ref(), "id-004");
     }
@@ -273,7 +303,7 @@ mod tests {
     #[test]
     fn sizes_and_tokens_are_checked() {
         let parse = |size: Option<&str>, token: Option<&str>| {
-            PageRequest::parse(ResourceType::User, size, token)
+            PageRequest::parse(ResourceType::User, "acme", size, token)
         };
         assert_eq!(parse(None, None).unwrap().size, DEFAULT_PAGE_SIZE);
         assert_eq!(parse(Some("200"), None).unwrap().size, 200);
@@ -281,12 +311,17 @@ mod tests {
             assert!(parse(Some(bad), None).is_err(), "{bad}");
         }
         assert!(parse(None, Some("garbage!")).is_err());
-        let group_token = encode_token(ResourceType::Group, "2026", "g-1");
+        let created = "2026-01-02T03:04:05.678Z";
+        let group_token = encode_token(ResourceType::Group, "acme", created, "g-1");
         assert!(parse(None, Some(&group_token)).is_err());
-        let user_token = encode_token(ResourceType::User, "2026", "u-1");
+        let other_organization = encode_token(ResourceType::User, "globex", created, "u-1");
+        assert!(parse(None, Some(&other_organization)).is_err());
+        let forged = encode_token(ResourceType::User, "acme", "zzzz", "zzzz");
+        assert!(parse(None, Some(&forged)).is_err());
+        let user_token = encode_token(ResourceType::User, "acme", created, "u-1");
         assert_eq!(
             parse(None, Some(&user_token)).unwrap().after,
-            Some(("2026".to_owned(), "u-1".to_owned()))
+            Some((created.to_owned(), "u-1".to_owned()))
         );
     }
 }

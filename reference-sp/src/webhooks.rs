@@ -67,6 +67,8 @@ pub struct NewWebhookEndpoint {
     pub id: String,
     /// The signing secret, for [`verify_webhook`].
     pub secret: String,
+    /// The event types it is subscribed to, as stored: each once.
+    pub events: Vec<String>,
 }
 
 /// An endpoint in service: what it is, and its worker with the worker's queue.
@@ -241,10 +243,14 @@ impl Webhooks {
             id: id.clone(),
             organization: organization.to_owned(),
             url: url.to_owned(),
-            events: subscribed,
+            events: subscribed.clone(),
         };
         self.register(endpoint, key);
-        Ok(NewWebhookEndpoint { id, secret })
+        Ok(NewWebhookEndpoint {
+            id,
+            secret,
+            events: subscribed,
+        })
     }
 
     /// Deletes the endpoint `id`; what was queued for it is dropped.

@@ -1200,6 +1200,20 @@ async fn the_directory_api_pages_through_users_and_groups() {
     )
     .await;
     assert_eq!(other, json!({ "users": [] }));
+    // Nor may one organization's page token be used on another's list.
+    let refused = admin(
+        &sp,
+        Method::GET,
+        &format!("/organizations/{globex}/directory/users?page_token={users_token}"),
+        None,
+        400,
+    )
+    .await;
+    assert_error(
+        &refused,
+        "invalid_request",
+        "not a page token of this organization",
+    );
     admin(
         &sp,
         Method::GET,
@@ -1451,5 +1465,40 @@ async fn webhook_endpoints_are_managed_through_the_admin_api() {
     admin(&sp, Method::DELETE, &format!("{path}/{id}"), None, 204).await;
     let listed = admin(&sp, Method::GET, &path, None, 200).await;
     assert_eq!(listed["webhooks"], json!([]));
+    sp.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_the_framework_cannot_read_get_the_admin_json_error_too() {
+    let sp = start_sp().await;
+    let (acme, _) = organization(&sp, "Acme").await;
+    let send = |request: reqwest::RequestBuilder| async move {
+        let response = request.bearer_auth(ADMIN_KEY).send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        (status, body)
+    };
+    let url = |path: &str| format!("{}/admin/v1{path}", sp.origin());
+    let too_large = send(
+        browser()
+            .post(url("/organizations"))
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"name":"{}"}}"#, "x".repeat(3 * 1024 * 1024))),
+    )
+    .await;
+    assert_eq!(too_large.0, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(too_large.1["error"], "request_too_large");
+    let repeated = send(browser().get(url(&format!(
+        "/organizations/{acme}/directory/users?page_size=5&page_size=6"
+    ))))
+    .await;
+    assert_eq!(repeated.0, StatusCode::BAD_REQUEST);
+    assert_error(&repeated.1, "invalid_request", "page_size");
+    let not_utf8 = send(browser().get(url("/organizations/%FF%FE"))).await;
+    assert_eq!(not_utf8.0, StatusCode::BAD_REQUEST);
+    assert_eq!(not_utf8.1["error"], "invalid_request");
+    let trailing_slash = send(browser().get(url("/"))).await;
+    assert_eq!(trailing_slash.0, StatusCode::NOT_FOUND);
+    assert_eq!(trailing_slash.1["error"], "not_found");
     sp.shutdown().await;
 }
