@@ -67,6 +67,7 @@ use sha2::{Digest as _, Sha256};
 use sqlx::Row as _;
 use std::sync::Arc;
 use subtle::ConstantTimeEq as _;
+use tower_http::limit::RequestBodyLimitLayer;
 
 /// The path the admin API is served under.
 pub(crate) const ADMIN_PREFIX: &str = "/admin/v1";
@@ -202,6 +203,12 @@ impl IntoResponse for AdminError {
     }
 }
 
+/// The longest organization name.
+const MAX_NAME_CHARS: usize = 256;
+
+/// The largest request body the admin API reads (as axum's default).
+const MAX_ADMIN_BODY: usize = 2 * 1024 * 1024;
+
 /// The routes, under [`ADMIN_PREFIX`], every one behind the admin key.
 pub(crate) fn router(admin: Admin) -> Router {
     let organization = "/organizations/{organization}";
@@ -265,6 +272,8 @@ pub(crate) fn router(admin: Admin) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(admin.clone(), authenticate))
+        // A declared length over the limit is refused before the body is awaited.
+        .layer(RequestBodyLimitLayer::new(MAX_ADMIN_BODY))
         .layer(middleware::map_response(json_errors))
         .with_state(admin);
     Router::new()
@@ -447,6 +456,11 @@ async fn create_organization(State(admin): State<Admin>, bytes: Bytes) -> AdminR
     let name = name.trim();
     if name.is_empty() {
         return Err(AdminError::invalid("`name` must not be empty"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(AdminError::invalid(format!(
+            "`name` must be at most {MAX_NAME_CHARS} characters, none of them a control character"
+        )));
     }
     let organization = admin.0.tenants.create_organization(name).await?;
     Ok(json_answer(

@@ -1497,6 +1497,14 @@ async fn requests_the_framework_cannot_read_get_the_admin_json_error_too() {
     let not_utf8 = send(browser().get(url("/organizations/%FF%FE"))).await;
     assert_eq!(not_utf8.0, StatusCode::BAD_REQUEST);
     assert_eq!(not_utf8.1["error"], "invalid_request");
+    let control = send(
+        browser()
+            .post(url("/organizations"))
+            .json(&json!({"name": "a\u{0}b"})),
+    )
+    .await;
+    assert_eq!(control.0, StatusCode::BAD_REQUEST);
+    assert_error(&control.1, "invalid_request", "control character");
     let trailing_slash = send(browser().get(url("/"))).await;
     assert_eq!(trailing_slash.0, StatusCode::NOT_FOUND);
     assert_eq!(trailing_slash.1["error"], "not_found");
