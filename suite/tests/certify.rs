@@ -467,17 +467,16 @@ async fn an_external_run_removes_what_its_scenarios_left_and_cleanup_removes_old
 
     // Leftovers of an interrupted run, and a user that is not certify's.
     let client = reqwest::Client::new();
-    for name in ["idpsim1a2b3c4d5e.old@example.test", "ada@example.test"] {
-        let status = client
+    let create_user = |name: &str| {
+        client
             .post(format!("{}/Users", sp.base_url()))
             .bearer_auth(token)
             .header("content-type", "application/scim+json")
             .body(format!(r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"{name}"}}"#))
             .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status, 201);
+    };
+    for name in ["idpsim1a2b3c4d5e.old@example.test", "ada@example.test"] {
+        assert_eq!(create_user(name).await.unwrap().status(), 201);
     }
     let swept = certify::cleanup(&external).await.unwrap();
     assert_eq!((swept.users, swept.groups, swept.kept), (1, 0, 0));
@@ -491,16 +490,8 @@ async fn an_external_run_removes_what_its_scenarios_left_and_cleanup_removes_old
     )
     .await
     .unwrap();
-    let status = client
-        .post(format!("{}/Users", sp.base_url()))
-        .bearer_auth(token)
-        .header("content-type", "application/scim+json")
-        .body(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"idpsim1a2b3c4d5e.kept@example.test"}"#)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 201);
+    let kept = create_user("idpsim1a2b3c4d5e.kept@example.test").await;
+    assert_eq!(kept.unwrap().status(), 201);
     let swept = certify::cleanup(&external).await.unwrap();
     assert_eq!((swept.users, swept.kept), (0, 1));
     assert!(

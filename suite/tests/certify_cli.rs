@@ -23,6 +23,16 @@ fn idpsim() -> tokio::process::Command {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_idpsim"))
 }
 
+/// Sends the process `pid` a SIGINT, as Ctrl-C does.
+async fn interrupt(pid: u32) {
+    let killed = tokio::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+}
+
 fn write_feature(dir: &Path, text: &str) {
     std::fs::write(dir.join("run.feature"), text).unwrap();
 }
@@ -163,13 +173,7 @@ async fn sp_stops_at_ctrl_c_even_while_a_client_is_stuck_in_the_middle_of_a_body
          Content-Type: application/scim+json\r\nContent-Length: 100\r\n\r\n{{\"user"
     );
     stuck.write_all(head.as_bytes()).await.unwrap();
-    let pid = sp.id().unwrap().to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
+    interrupt(sp.id().unwrap()).await;
     let exit = tokio::time::timeout(std::time::Duration::from_secs(60), sp.wait())
         .await
         .expect("the SP stops although the client never finishes its body")
@@ -225,13 +229,7 @@ async fn ctrl_c_removes_what_the_run_created_and_exits_2() {
     // The scenario has created its user once it connects here.
     let (_connection, _) = hang.accept().await.unwrap();
     assert_eq!(total_users(&sp).await, 1);
-    let pid = child.id().unwrap().to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
+    interrupt(child.id().unwrap()).await;
     let output = child.wait_with_output().await.unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
