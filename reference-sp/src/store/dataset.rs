@@ -162,16 +162,18 @@ impl OrganizationData {
     /// is in, and a group's the id and display name of every member, and a cached copy showing
     /// stale values never matches.
     pub(crate) fn etag(&self, resource: &StoredResource) -> String {
-        let mut digest = Sha256::new();
-        let mut covers_others = false;
+        // Most resources cover nothing else: no digest is made for them.
+        let mut digest: Option<Sha256> = None;
+        let mut cover = |text: String| {
+            digest.get_or_insert_with(Sha256::new).update(text);
+        };
         match resource.resource_type {
             ResourceType::User => {
                 for group_id in self.groups_of(&resource.id) {
                     let group_version = self
                         .get(ResourceType::Group, &group_id)
                         .map_or(0, |group| group.version);
-                    digest.update(format!("{group_id}:{group_version};"));
-                    covers_others = true;
+                    cover(format!("{group_id}:{group_version};"));
                 }
             }
             ResourceType::Group => {
@@ -180,16 +182,15 @@ impl OrganizationData {
                         .get_any(&member_id)
                         .and_then(|member| member.display_name())
                         .unwrap_or_default();
-                    digest.update(format!("{member_id}:{}:{display};", display.len()));
-                    covers_others = true;
+                    cover(format!("{member_id}:{}:{display};", display.len()));
                 }
             }
         }
-        if !covers_others {
+        let Some(digest) = digest else {
             return format!("W/\"{}\"", resource.version);
-        }
-        let digest = digest.finalize();
+        };
         let short: String = digest
+            .finalize()
             .iter()
             .take(6)
             .map(|byte| format!("{byte:02x}"))
