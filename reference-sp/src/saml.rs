@@ -60,7 +60,7 @@
 use crate::matching::MatchingStrategy;
 use crate::policy::{AccountRefusal, GROUPS_CLAIM, IdpInitiatedPolicy};
 use crate::report::Pairing;
-use crate::sso::{Login, LoginQuery, Sso, random_token};
+use crate::sso::{Login, LoginQuery, Sso, matches_secret, random_token};
 use crate::waiting::Waiting;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -835,13 +835,7 @@ fn check_pending(
         now,
         |pending| &pending.connection,
     )?;
-    let same = relay_state.is_some_and(|posted| {
-        bool::from(subtle::ConstantTimeEq::ct_eq(
-            posted.as_bytes(),
-            pending.relay_state.as_bytes(),
-        ))
-    });
-    if !same {
+    if !matches_secret(relay_state, &pending.relay_state) {
         return Err(Refusal::RelayState);
     }
     Ok(())

@@ -482,13 +482,7 @@ async fn finish_login(
             used: connection.id,
         });
     }
-    let same_browser = browser.is_some_and(|browser| {
-        bool::from(subtle::ConstantTimeEq::ct_eq(
-            browser.as_bytes(),
-            pending.browser.as_bytes(),
-        ))
-    });
-    if !same_browser {
+    if !matches_secret(browser, &pending.browser) {
         return Err(Refusal::OtherBrowser);
     }
     if let Some(error) = query.error {
@@ -777,16 +771,7 @@ fn verify_id_token(
             authorized_party.unwrap_or("an unnamed party among several audiences")
         )));
     }
-    let matches = claims
-        .get("nonce")
-        .and_then(Value::as_str)
-        .is_some_and(|claimed| {
-            bool::from(subtle::ConstantTimeEq::ct_eq(
-                claimed.as_bytes(),
-                nonce.as_bytes(),
-            ))
-        });
-    if !matches {
+    if !matches_secret(claims.get("nonce").and_then(Value::as_str), nonce) {
         return Err(Refusal::Nonce);
     }
     Ok(claims)
@@ -902,6 +887,17 @@ async fn logout(State(sso): State<Sso>, headers: HeaderMap) -> Response {
 /// 32 random bytes, base64url: state, nonce, PKCE verifier, RelayState and session ids.
 pub(crate) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// Whether `given` is the secret `expected` (a nonce, a state's cookie, a RelayState),
+/// compared in constant time; a missing value never is.
+pub(crate) fn matches_secret(given: Option<&str>, expected: &str) -> bool {
+    given.is_some_and(|given| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            given.as_bytes(),
+            expected.as_bytes(),
+        ))
+    })
 }
 
 /// Whether `value` has the shape of a [`random_token`]: 43 URL-safe base64 characters.

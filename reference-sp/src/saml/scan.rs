@@ -51,8 +51,8 @@ struct Open {
     id: Option<String>,
     /// For XML Signature elements: `Algorithm` (methods) or `URI` (Reference).
     target: Option<String>,
-    /// For a `Signature`: its References so far; for a `Transforms`: its Transforms so far.
-    references: usize,
+    /// Children counted: a `Signature`'s References, a `Transforms`'s Transforms.
+    children: usize,
 }
 
 impl Open {
@@ -212,7 +212,7 @@ impl Scanner {
             namespace,
             name,
             target,
-            references: 0,
+            children: 0,
         };
         if let Some(id) = &opened.id
             && !self.ids.insert(id.clone())
@@ -288,8 +288,8 @@ impl Scanner {
             else {
                 return Err(Refusal::Wrapping("a Transform outside Transforms".into()));
             };
-            transforms.references += 1;
-            if transforms.references > MAX_TRANSFORMS {
+            transforms.children += 1;
+            if transforms.children > MAX_TRANSFORMS {
                 return Err(Refusal::Forbidden(format!(
                     "more than {MAX_TRANSFORMS} transforms in one Reference"
                 )));
@@ -314,8 +314,8 @@ impl Scanner {
                 )));
             }
         };
-        signature.references += 1;
-        if signature.references > 1 {
+        signature.children += 1;
+        if signature.children > 1 {
             return Err(Refusal::Wrapping(
                 "a Signature with more than one Reference".into(),
             ));
