@@ -159,34 +159,8 @@ fn text<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     body.get(name).and_then(Value::as_str)
 }
 
-/// A user: `id`, `user_name`, `email` (the primary one, else the first), `name` (displayName,
-/// else `name.formatted`, else given and family names), `active`, `external_id`, `groups`.
+/// A user in the Directory API: its [`user_fields`] and `groups`.
 fn user(data: &OrganizationData, resource: &StoredResource) -> Value {
-    let body = resource.body();
-    let emails: Vec<&Map<String, Value>> = body
-        .get("emails")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-        .collect();
-    let email = emails
-        .iter()
-        .find(|email| email.get("primary").and_then(Value::as_bool) == Some(true))
-        .or_else(|| emails.first())
-        .and_then(|email| text(email, "value"));
-    let name = body.get("name").and_then(Value::as_object);
-    let parts: Vec<&str> = ["givenName", "familyName"]
-        .iter()
-        .filter_map(|part| name.and_then(|name| text(name, part)))
-        .collect();
-    let full_name = text(&body, "displayName")
-        .map(str::to_owned)
-        .or_else(|| {
-            name.and_then(|name| text(name, "formatted"))
-                .map(str::to_owned)
-        })
-        .or_else(|| (!parts.is_empty()).then(|| parts.join(" ")));
     let groups: Vec<Value> = data
         .groups_of(&resource.id)
         .iter()
@@ -199,15 +173,68 @@ fn user(data: &OrganizationData, resource: &StoredResource) -> Value {
             })
         })
         .collect();
-    json!({
-        "id": resource.id.as_ref(),
-        "user_name": text(&body, "userName"),
-        "email": email,
-        "name": full_name,
-        "active": body.get("active").and_then(Value::as_bool).unwrap_or(true),
-        "external_id": text(&body, "externalId"),
-        "groups": groups,
-    })
+    let mut answer = user_fields(resource);
+    answer.insert("groups".into(), Value::Array(groups));
+    Value::Object(answer)
+}
+
+/// The fields an app provisions a user from, the same in the Directory API and in webhook
+/// events (seed 004's `email` and `name`, and more): `id`, `user_name`, `email` (the primary
+/// address, else the first; null when the user has none), `name` (`displayName`, else
+/// `name.formatted`, else the given and family names; blank text counts as none), `active`
+/// (an absent `active` is active, as everywhere else in the SP) and `external_id`.
+pub(crate) fn user_fields(resource: &StoredResource) -> Map<String, Value> {
+    let body = resource.body();
+    let mut fields = Map::new();
+    fields.insert("id".into(), json!(resource.id.as_ref()));
+    fields.insert("user_name".into(), json!(text(&body, "userName")));
+    fields.insert("email".into(), json!(email(&body)));
+    fields.insert("name".into(), json!(person_name(&body)));
+    fields.insert(
+        "active".into(),
+        json!(body.get("active").and_then(Value::as_bool).unwrap_or(true)),
+    );
+    fields.insert("external_id".into(), json!(text(&body, "externalId")));
+    fields
+}
+
+/// The primary email address, or the first one.
+fn email(body: &Map<String, Value>) -> Option<&str> {
+    let emails = body.get("emails").and_then(Value::as_array)?;
+    fn address(email: &Value) -> Option<&str> {
+        email.get("value").and_then(Value::as_str)
+    }
+    emails
+        .iter()
+        .filter(|email| email.get("primary").and_then(Value::as_bool) == Some(true))
+        .find_map(address)
+        .or_else(|| emails.iter().find_map(address))
+}
+
+/// `displayName`, else `name.formatted`, else the given and family names.
+fn person_name(body: &Map<String, Value>) -> Option<String> {
+    if let Some(display_name) = non_empty_text(body.get("displayName")) {
+        return Some(display_name.to_owned());
+    }
+    let name = body.get("name");
+    let part = |part: &str| non_empty_text(name.and_then(|name| name.get(part)));
+    if let Some(formatted) = part("formatted") {
+        return Some(formatted.to_owned());
+    }
+    let joined = [part("givenName"), part("familyName")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!joined.is_empty()).then_some(joined)
+}
+
+/// `value` as trimmed text, if it is text that is not blank.
+fn non_empty_text(value: Option<&Value>) -> Option<&str> {
+    value
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
 }
 
 /// A group: `id`, `name` (displayName) and `members` (`id` and `type`, `user` or `group`).
@@ -323,5 +350,54 @@ mod tests {
             parse(None, Some(&user_token)).unwrap().after,
             Some((created.to_owned(), "u-1".to_owned()))
         );
+    }
+
+    fn body(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn the_primary_email_wins_over_the_first() {
+        let user = body(json!({"emails": [
+            {"value": "first@example.com"},
+            {"value": "primary@example.com", "primary": true}
+        ]}));
+        assert_eq!(email(&user), Some("primary@example.com"));
+    }
+
+    #[test]
+    fn without_a_primary_email_the_first_is_taken() {
+        let user =
+            body(json!({"emails": [{"value": "a@example.com"}, {"value": "b@example.com"}]}));
+        assert_eq!(email(&user), Some("a@example.com"));
+        assert_eq!(email(&body(json!({"userName": "alice"}))), None);
+    }
+
+    #[test]
+    fn the_name_is_the_display_name_then_the_formatted_name_then_given_and_family() {
+        assert_eq!(
+            person_name(&body(json!({"displayName": "Alice L.",
+                "name": {"formatted": "Ms Alice Liddell"}}))),
+            Some("Alice L.".into())
+        );
+        assert_eq!(
+            person_name(&body(json!({"name": {"formatted": "Ms Alice Liddell",
+                "givenName": "Alice"}}))),
+            Some("Ms Alice Liddell".into())
+        );
+        assert_eq!(
+            person_name(&body(
+                json!({"name": {"givenName": "Alice", "familyName": "Liddell"}})
+            )),
+            Some("Alice Liddell".into())
+        );
+        assert_eq!(
+            person_name(&body(json!({"name": {"familyName": "Liddell"}}))),
+            Some("Liddell".into())
+        );
+        assert_eq!(person_name(&body(json!({"userName": "alice"}))), None);
     }
 }

@@ -350,6 +350,53 @@ async fn each_directory_change_is_posted_as_its_event_signed() {
 }
 
 #[tokio::test]
+async fn an_event_shows_a_user_as_the_directory_api_lists_it() {
+    let sp = RunningSp::start(SpConfig {
+        bootstrap_token: Some("webhook-test-token".into()),
+        admin_key: Some("webhook-admin-key".into()),
+        ..SpConfig::ephemeral()
+    })
+    .await
+    .expect("the SP starts");
+    let mut receiver = spawn_receiver(&[]).await;
+    sp.add_webhook_endpoint(DEFAULT_ORGANIZATION_ID, &receiver.url, &[])
+        .await
+        .expect("the endpoint is registered");
+    // No email address (the userName only looks like one) and a blank displayName.
+    let body = json!({"schemas": [USER_SCHEMA], "userName": "bob@example.com",
+                      "displayName": "  ", "name": {"givenName": "Bob", "familyName": "Kane"}});
+    let bob = expect(&sp, Method::POST, "/Users", Some(body), 201).await;
+    let event = receiver.take(1).await[0].event();
+    let listed: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/admin/v1/organizations/{DEFAULT_ORGANIZATION_ID}/directory/users",
+            sp.origin()
+        ))
+        .bearer_auth("webhook-admin-key")
+        .send()
+        .await
+        .expect("the admin API answers")
+        .json()
+        .await
+        .expect("a JSON body");
+    let mut shown = listed["users"][0].clone();
+    assert_eq!(shown["groups"], json!([]));
+    shown.as_object_mut().expect("a user").remove("groups");
+    let mut sent = event["data"].clone();
+    let sent_fields = sent.as_object_mut().expect("the event's data");
+    for envelope in ["organization_id", "directory_id", "resource"] {
+        sent_fields.remove(envelope);
+    }
+    assert_eq!(sent, shown);
+    assert_eq!(
+        shown,
+        json!({"id": id_of(&bob), "user_name": "bob@example.com", "email": null,
+               "name": "Bob Kane", "active": true, "external_id": null})
+    );
+    sp.shutdown().await;
+}
+
+#[tokio::test]
 async fn events_follow_the_order_of_the_writes() {
     let sp = spawn_sp().await;
     let mut receiver = spawn_receiver(&[]).await;
