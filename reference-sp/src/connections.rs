@@ -678,7 +678,8 @@ fn install(sso: &Sso, saml: &Saml, connection: &Connection) -> Result<(), SpErro
 
 /// `text` as a verified domain is kept: trimmed, without a final dot, lower-case; refused
 /// unless it is a DNS name of at least two labels, each 1 to 63 of `a-z 0-9 -` not starting or
-/// ending with `-` (an internationalized name in its `xn--` form), 253 characters at most.
+/// ending with `-` (an internationalized name in its `xn--` form), 253 characters at most,
+/// whose top-level label is not all digits (RFC 3696 §2; so no IPv4 address passes).
 pub(crate) fn normalize_domain(text: &str) -> Result<String, SpError> {
     let domain = text.trim().trim_end_matches('.').to_ascii_lowercase();
     let label_ok = |label: &str| {
@@ -693,10 +694,14 @@ pub(crate) fn normalize_domain(text: &str) -> Result<String, SpError> {
         || domain.len() > 253
         || !domain.contains('.')
         || !domain.split('.').all(label_ok)
+        || domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|top| top.chars().all(|c| c.is_ascii_digit()))
     {
         return Err(SpError::InvalidDomain(format!(
-            "`{text}` is not a domain name such as `acme.test` (labels of a-z, 0-9 and `-`, an \
-             internationalized name in its xn-- form)"
+            "`{text}` is not a domain name such as `acme.test` (labels of a-z, 0-9 and `-`, the \
+             last not all digits; an internationalized name in its xn-- form)"
         )));
     }
     Ok(domain)
@@ -724,6 +729,7 @@ mod tests {
             normalize_domain("xn--bcher-kva.example").unwrap(),
             "xn--bcher-kva.example"
         );
+        assert_eq!(normalize_domain("123.example").unwrap(), "123.example");
         for bad in [
             "",
             "acme",
@@ -733,6 +739,8 @@ mod tests {
             "ac me.test",
             "bücher.de",
             "a@b.test",
+            "127.0.0.1",
+            "acme.123",
         ] {
             assert!(normalize_domain(bad).is_err(), "{bad:?} accepted");
         }
