@@ -323,6 +323,13 @@ async fn okta_provisions_acme_and_never_deletes() {
     );
     assert!(!run.state.users["zoe"].active());
     assert!(
+        run.state
+            .groups
+            .values()
+            .all(|group| !group.members.contains("zoe")),
+        "an unassigned user leaves the pushed groups (personas.md §2.1 [S8b])"
+    );
+    assert!(
         exchanges
             .iter()
             .any(|exchange| exchange.method == "PUT" && exchange.url.contains("/Users/"))
@@ -336,6 +343,19 @@ async fn okta_aiw_provisions_acme_with_put_only() {
     assert!(
         exchanges.iter().all(|exchange| exchange.method != "PATCH"),
         "AIW never sends PATCH"
+    );
+    // zoe, unassigned, leaves her group: its whole-group PUT lists the others only.
+    let (zoe, oyvind) = (&run.state.users["zoe"].id, &run.state.users["oyvind"].id);
+    let group_puts: Vec<&str> = exchanges
+        .iter()
+        .filter(|exchange| exchange.method == "PUT" && exchange.url.contains("/Groups/"))
+        .filter_map(|exchange| exchange.request_body.as_deref())
+        .collect();
+    assert!(
+        group_puts
+            .iter()
+            .any(|body| body.contains(oyvind.as_str()) && !body.contains(zoe.as_str())),
+        "the whole-group PUT lists only assigned users (personas.md §2.1 [S8b]): {group_puts:#?}"
     );
     assert!(
         exchanges

@@ -25,6 +25,18 @@ impl ProvisioningCycle<'_> {
                     .map(|attributes| (group, attributes))
             })
             .collect();
+        // Only members assigned to the app are sent: Entra provisions a group without a member
+        // out of scope (personas.md §1.1 "Groups" [S6]), Okta sends "only users that are both
+        // assigned to the app and members of the pushed group" (§2.1 [S8b]). A member who
+        // leaves the app's scope therefore leaves the pushed groups, whatever became of the
+        // user at the target (Okta deactivates and keeps it).
+        let assigned: BTreeSet<&str> = self
+            .directory
+            .users
+            .iter()
+            .filter(|user| user.blocks.contains_key(block))
+            .map(|user| user.key.as_str())
+            .collect();
         progress.phase("groups", groups.len() as u64);
         let mut in_scope = BTreeSet::new();
         for (group, attributes) in groups {
@@ -54,7 +66,9 @@ impl ProvisioningCycle<'_> {
             let members: BTreeSet<String> = group
                 .members
                 .iter()
-                .filter(|member| state.users.contains_key(member.as_str()))
+                .filter(|member| {
+                    assigned.contains(member.as_str()) && state.users.contains_key(member.as_str())
+                })
                 .cloned()
                 .collect();
             let mut outcome = UserOutcome::new(group.key.clone());
