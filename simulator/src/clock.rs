@@ -3,13 +3,18 @@
 //! sleeps), and that `idpsim serve --clock-api` exposes over HTTP for users' own tests.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike as _, Duration, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, PoisonError};
+
+/// A move that would take the clock outside the years 1 to 9999.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the clock would leave the years 1 to 9999")]
+pub struct ClockOutOfRange;
 
 /// The time a component goes by.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
@@ -69,13 +74,22 @@ impl ControlledClock {
         self.setting().frozen_at = Some(at);
     }
 
-    /// Moves it `by` ahead (or back, when negative), frozen or not.
-    pub fn advance(&self, by: Duration) {
+    /// Moves it `by` ahead (or back, when negative), frozen or not; refused, leaving it where
+    /// it was, when the time it would show falls outside the years 1 to 9999.
+    pub fn advance(&self, by: Duration) -> Result<(), ClockOutOfRange> {
         let mut setting = self.setting();
+        let shown = setting
+            .frozen_at
+            .unwrap_or_else(|| Utc::now() + setting.offset);
+        let moved = shown
+            .checked_add_signed(by)
+            .filter(|moved| (1..=9999).contains(&moved.year()))
+            .ok_or(ClockOutOfRange)?;
         match &mut setting.frozen_at {
-            Some(at) => *at += by,
-            None => setting.offset += by,
+            Some(at) => *at = moved,
+            None => setting.offset = moved - Utc::now(),
         }
+        Ok(())
     }
 
     /// Lets a frozen clock run again from the time it shows.
@@ -130,24 +144,42 @@ fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
 
-/// The JSON body of a clock request (an empty body is `{}`), or `None` when it is not an
-/// object.
-fn body_object(body: &str) -> Option<Value> {
+/// The JSON body of a clock request (an empty body is `{}`), or the answer refusing it: a
+/// body must be a JSON object sent as `application/json`, which a page of another site cannot
+/// send without the browser asking first (a CORS preflight this API does not answer).
+fn body_object(headers: &HeaderMap, body: &str) -> Result<Value, (StatusCode, &'static str)> {
     if body.trim().is_empty() {
-        return Some(json!({}));
+        return Ok(json!({}));
+    }
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as Content-Type: application/json",
+        ));
     }
     serde_json::from_str::<Value>(body)
         .ok()
         .filter(Value::is_object)
+        .ok_or((StatusCode::BAD_REQUEST, "the body must be a JSON object"))
 }
 
 async fn show(State(clock): State<Arc<ControlledClock>>) -> Json<Value> {
     clock.state()
 }
 
-async fn freeze(State(clock): State<Arc<ControlledClock>>, body: String) -> Response {
-    let Some(body) = body_object(&body) else {
-        return bad_request("the body must be a JSON object".into());
+async fn freeze(
+    State(clock): State<Arc<ControlledClock>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let body = match body_object(&headers, &body) {
+        Ok(body) => body,
+        Err((status, error)) => return (status, Json(json!({ "error": error }))).into_response(),
     };
     let at = match body.get("at") {
         None | Some(Value::Null) => None,
@@ -161,18 +193,21 @@ async fn freeze(State(clock): State<Arc<ControlledClock>>, body: String) -> Resp
     clock.state().into_response()
 }
 
-async fn advance(State(clock): State<Arc<ControlledClock>>, body: String) -> Response {
-    let Some(body) = body_object(&body) else {
-        return bad_request("the body must be a JSON object".into());
+async fn advance(
+    State(clock): State<Arc<ControlledClock>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let body = match body_object(&headers, &body) {
+        Ok(body) => body,
+        Err((status, error)) => return (status, Json(json!({ "error": error }))).into_response(),
     };
     let Some(seconds) = body.get("seconds").and_then(Value::as_i64) else {
         return bad_request("give `seconds` as an integer, e.g. {\"seconds\": 7200}".into());
     };
-    match Duration::try_seconds(seconds) {
-        Some(by) => {
-            clock.advance(by);
-            clock.state().into_response()
-        }
+    match Duration::try_seconds(seconds).map(|by| clock.advance(by)) {
+        Some(Ok(())) => clock.state().into_response(),
+        Some(Err(error)) => bad_request(format!("{seconds} seconds: {error}")),
         None => bad_request(format!("{seconds} seconds is out of range")),
     }
 }
@@ -193,7 +228,7 @@ mod tests {
         clock.freeze(Some(at));
         let shared = clock.clock();
         assert_eq!(shared(), at);
-        clock.advance(Duration::hours(2));
+        clock.advance(Duration::hours(2)).unwrap();
         assert_eq!(shared(), at + Duration::hours(2));
         clock.resume();
         assert!(!clock.is_frozen());
@@ -205,8 +240,69 @@ mod tests {
     #[test]
     fn a_running_clock_can_be_moved_ahead() {
         let clock = ControlledClock::new();
-        clock.advance(Duration::hours(2));
+        clock.advance(Duration::hours(2)).unwrap();
         let shown = clock.now();
         assert!(shown > Utc::now() + Duration::minutes(119));
+    }
+
+    #[test]
+    fn a_move_beyond_the_year_9999_is_refused_and_changes_nothing() {
+        let clock = ControlledClock::new();
+        assert_eq!(
+            clock.advance(Duration::seconds(10_000_000_000_000)),
+            Err(ClockOutOfRange)
+        );
+        assert!(clock.is_wall_time());
+        let at = DateTime::parse_from_rfc3339("9999-12-31T23:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        clock.freeze(Some(at));
+        assert_eq!(clock.advance(Duration::hours(2)), Err(ClockOutOfRange));
+        assert_eq!(clock.now(), at);
+        clock.advance(Duration::minutes(30)).unwrap();
+        assert_eq!(clock.now(), at + Duration::minutes(30));
+        clock.resume();
+        assert_eq!(
+            clock.advance(Duration::days(-4_000_000)),
+            Err(ClockOutOfRange)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_api_answers_a_move_out_of_range_with_400_and_keeps_serving() {
+        let clock = ControlledClock::new();
+        let router = clock.router();
+        let answer = tower::ServiceExt::oneshot(
+            router.clone(),
+            axum::http::Request::post("/clock/advance")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(r#"{"seconds": 10000000000000}"#))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        let shown = tower::ServiceExt::oneshot(
+            router,
+            axum::http::Request::get("/clock")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(shown.status(), StatusCode::OK);
+        assert!(clock.is_wall_time());
+        // What a form on another site can send: refused before it moves anything.
+        let cross_site = tower::ServiceExt::oneshot(
+            clock.router(),
+            axum::http::Request::post("/clock/advance")
+                .header("content-type", "text/plain")
+                .body(axum::body::Body::from(r#"{"seconds": 7200}"#))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(cross_site.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert!(clock.is_wall_time());
     }
 }

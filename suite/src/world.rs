@@ -393,7 +393,9 @@ impl ScimWorld {
             .clock
             .clone()
             .ok_or(StepError::NeedsReferenceSp)?;
-        clock.advance(by);
+        clock
+            .advance(by)
+            .map_err(|error| StepError::Step(error.to_string()))?;
         self.moved_clock = true;
         Ok(())
     }
