@@ -53,6 +53,20 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// Writes a private key to `path`, readable and writable by its owner only (mode 0600 on
+/// Unix), replacing what was there.
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    // The mode above applies to a new file only; one left by an earlier version is narrowed.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    std::io::Write::write_all(&mut file, contents.as_bytes())
+}
+
 impl SigningKey {
     /// A new random key.
     pub fn generate() -> Result<SigningKey, KeyError> {
@@ -81,7 +95,7 @@ impl SigningKey {
                 if let Some(folder) = path.parent() {
                     std::fs::create_dir_all(folder).map_err(io_error)?;
                 }
-                std::fs::write(path, &key.pkcs8_pem).map_err(io_error)?;
+                write_private(path, &key.pkcs8_pem).map_err(io_error)?;
                 Ok(key)
             }
             Err(error) => Err(io_error(error)),
@@ -184,6 +198,25 @@ mod tests {
             .collect();
         assert_eq!(members, ["kty", "use", "alg", "kid", "n", "e"]);
         assert_eq!(jwk["e"], "AQAB");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_generated_key_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys").join("idp.pem");
+        SigningKey::load_or_generate(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        let stale = dir.path().join("stale.pem");
+        std::fs::write(&stale, "old").unwrap();
+        write_private(&stale, "new").unwrap();
+        let mode = std::fs::metadata(&stale).unwrap().permissions().mode();
+        assert_eq!(
+            (mode & 0o777, std::fs::read_to_string(&stale).unwrap()),
+            (0o600, "new".into())
+        );
     }
 
     #[test]

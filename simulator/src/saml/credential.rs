@@ -57,7 +57,7 @@ impl SamlCredential {
         }
         let credential = SamlCredential::generate(common_name)?;
         std::fs::create_dir_all(folder).map_err(|source| io_error(folder, source))?;
-        std::fs::write(&key_path, credential.key.pkcs8_pem())
+        crate::oidc::keys::write_private(&key_path, credential.key.pkcs8_pem())
             .map_err(|source| io_error(&key_path, source))?;
         std::fs::write(&certificate_path, &credential.certificate_pem)
             .map_err(|source| io_error(&certificate_path, source))?;
