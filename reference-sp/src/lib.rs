@@ -54,6 +54,7 @@ pub use webhooks::{
     USER_UPDATED, WEBHOOK_EVENT_TYPES, WebhookEndpoint, WebhookError, verify_webhook,
 };
 
+use axum::http::{HeaderValue, header};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,6 +63,7 @@ use tenants::Tenants;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Where the SP keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,7 +189,18 @@ impl RunningSp {
             break_glass: break_glass.clone(),
         }))
         .merge(admin::router(admin.clone()))
-        .merge(report::router(sso.clone(), saml.clone(), admin));
+        .merge(report::router(sso.clone(), saml.clone(), admin))
+        // No page of the SP may be framed by another site (clickjacking of its sign-in and
+        // password pages): `X-Frame-Options` and, for browsers that read only CSP,
+        // `frame-ancestors`.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)

@@ -1322,6 +1322,12 @@ async fn break_glass_users_sign_in_with_a_password_only_through_the_bypass_url()
     ] {
         let page = get(&sp, &format!("/login?noLoginRedirect&{query}")).await;
         assert_eq!(page.status(), StatusCode::OK, "{query}");
+        // The password form cannot be framed by another site.
+        assert_eq!(page.headers()["x-frame-options"], "DENY");
+        assert_eq!(
+            page.headers()["content-security-policy"],
+            "frame-ancestors 'none'"
+        );
         let html = page.text().await.unwrap();
         assert!(html.contains("action=\"/login?noLoginRedirect\""), "{html}");
         assert!(

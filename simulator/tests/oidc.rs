@@ -417,6 +417,12 @@ async fn the_sign_in_page_lists_users_and_refuses_disabled_ones() {
     let entra = start("entra", false).await;
     let page = entra.authorize("app-one", "").await;
     assert_eq!(page.status(), StatusCode::OK);
+    // Its one-click user buttons cannot be framed by another site.
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        "frame-ancestors 'none'"
+    );
     let html = page.text().await.unwrap();
     assert!(html.contains("idpsim simulator"));
     assert!(html.contains("adele.vance@acme.test"));

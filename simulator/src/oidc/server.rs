@@ -186,7 +186,7 @@ impl OidcProvider {
 
     /// The provider's routes, under its issuer's path.
     pub fn router(self: Arc<Self>) -> Router {
-        Router::new()
+        let routes = Router::new()
             .route(
                 &self.path("/.well-known/openid-configuration"),
                 get(discovery),
@@ -197,7 +197,8 @@ impl OidcProvider {
             .route(&self.path("/token"), axum::routing::post(token))
             .route(&self.path("/userinfo"), get(userinfo).post(userinfo))
             .route(&self.path("/logout"), get(logout))
-            .with_state(self)
+            .with_state(self);
+        crate::html::forbid_framing(routes)
     }
 
     fn now(&self) -> DateTime<Utc> {

@@ -262,12 +262,13 @@ impl SamlIdp {
     /// The IdP's routes.
     pub fn router(self: Arc<Self>) -> Router {
         let sso = self.sso_path.clone();
-        Router::new()
+        let routes = Router::new()
             .route(&sso, get(sso_redirect).post(sso_post))
             .route(&format!("{sso}/metadata"), get(metadata))
             .route(&format!("{sso}/login"), axum::routing::post(login))
             .route(&format!("{sso}/initiate"), get(initiate))
-            .with_state(self)
+            .with_state(self);
+        crate::html::forbid_framing(routes)
     }
 
     /// The metadata document (SAML metadata §2.4.3): entity ID, signing certificate, NameID
