@@ -274,6 +274,18 @@ async fn entra_signs_in_with_a_pairwise_sub_that_is_stable_per_client() {
         .await
         .unwrap();
     assert_eq!(info["sub"], first["sub"]);
+    // The scheme's name is case-insensitive (RFC 7235 §2.1).
+    let lower_case: Value = entra
+        .http
+        .get(userinfo)
+        .header("authorization", format!("bearer {access_token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lower_case["sub"], first["sub"]);
     let refused = entra
         .http
         .get(userinfo)
@@ -302,7 +314,7 @@ async fn a_code_is_single_use_and_bound_to_its_client_redirect_and_verifier() {
             &code,
             "app-one",
             "secret-one",
-            "another-verifier-of-43-characters-long-xyz",
+            "another-verifier-of-43-characters-long-xyzw",
         )
         .await;
     assert_eq!(wrong_verifier.status(), StatusCode::BAD_REQUEST);
@@ -385,6 +397,55 @@ async fn an_unregistered_redirect_uri_is_never_redirected_to() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
     assert!(response.text().await.unwrap().contains("is not registered"));
+}
+
+#[tokio::test]
+async fn pkce_values_have_the_form_rfc_7636_gives_them() {
+    let generic = start("generic", true).await;
+    let endpoint = generic.discovery().await["authorization_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let authorize = |challenge: &str, response_type: &str| {
+        generic
+            .http
+            .get(&endpoint)
+            .query(&[
+                ("response_type", response_type),
+                ("client_id", "app-one"),
+                ("redirect_uri", REDIRECT),
+                ("scope", "openid"),
+                ("state", "s"),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+                ("login_hint", "adele.vance@acme.test"),
+            ])
+            .send()
+    };
+    let short_challenge = Provider::redirect_params(&authorize("abc", "code").await.unwrap());
+    assert_eq!(short_challenge["error"], "invalid_request");
+    assert!(short_challenge["error_description"].contains("43-character"));
+    let no_response_type = Provider::redirect_params(&authorize(&challenge(), "").await.unwrap());
+    assert_eq!(no_response_type["error"], "invalid_request");
+    assert_eq!(
+        no_response_type["error_description"],
+        "response_type is required"
+    );
+    // A verifier of one character, with the challenge made from it, is not a verifier.
+    let one_character = URL_SAFE_NO_PAD.encode(Sha256::digest(b"a"));
+    let code = Provider::redirect_params(&authorize(&one_character, "code").await.unwrap())["code"]
+        .clone();
+    let refused = generic.redeem(&code, "app-one", "secret-one", "a").await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("RFC 7636"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

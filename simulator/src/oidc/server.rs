@@ -322,6 +322,9 @@ fn refusal(provider: &OidcProvider, request: &AuthorizationRequest) -> Option<Re
             request.state.as_deref(),
         )
     };
+    if request.response_type.is_empty() {
+        return Some(refuse("invalid_request", "response_type is required"));
+    }
     if request.response_type != "code" {
         return Some(refuse(
             "unsupported_response_type",
@@ -343,7 +346,35 @@ fn refusal(provider: &OidcProvider, request: &AuthorizationRequest) -> Option<Re
             "PKCE is required: code_challenge with code_challenge_method=S256",
         ));
     }
+    if !request
+        .code_challenge
+        .as_deref()
+        .is_some_and(is_s256_challenge)
+    {
+        return Some(refuse(
+            "invalid_request",
+            "code_challenge must be the 43-character base64url SHA-256 of the code_verifier \
+             (RFC 7636 §4.2)",
+        ));
+    }
     None
+}
+
+/// The form of an S256 `code_challenge`: 43 base64url characters without padding (the
+/// encoding of 32 bytes, RFC 7636 §4.2).
+fn is_s256_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+}
+
+/// The form of a `code_verifier`: 43 to 128 unreserved characters (RFC 7636 §4.1).
+fn is_code_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"-._~".contains(&byte))
 }
 
 async fn discovery(State(provider): State<Arc<OidcProvider>>) -> Json<Value> {
@@ -521,6 +552,11 @@ async fn token(
     if now > grant.issued + CODE_LIFETIME {
         return invalid_grant("the code has expired");
     }
+    if !is_code_verifier(&request.code_verifier) {
+        return invalid_grant(
+            "code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)",
+        );
+    }
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(request.code_verifier.as_bytes()));
     if !bool::from(challenge.as_bytes().ct_eq(grant.code_challenge.as_bytes())) {
         return invalid_grant("code_verifier does not match the code_challenge (PKCE S256)");
@@ -612,8 +648,10 @@ async fn userinfo(State(provider): State<Arc<OidcProvider>>, headers: HeaderMap)
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|value| value.split_once(' '))
+        // The scheme is case-insensitive (RFC 7235 §2.1).
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
     let grant = token.and_then(|token| {
         provider
             .access_tokens
