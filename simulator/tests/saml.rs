@@ -467,6 +467,33 @@ async fn malformed_requests_are_refused_with_a_reason() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // A Destination other than this SSO URL is discarded (SAML Core §3.2.1).
+    let elsewhere = authn_request("_d", SP_ENTITY, ACS).replace(
+        " Version=",
+        " Destination=\"http://127.0.0.1:9/another-idp\" Version=",
+    );
+    let (status, page) = idp.redirect(&elsewhere, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("is not this IdP&#39;s SSO URL"), "{page}");
+    let here = authn_request("_h", SP_ENTITY, ACS).replace(
+        " Version=",
+        &format!(" Destination=\"{}\" Version=", idp.idp.sso_url()),
+    );
+    assert_eq!(idp.redirect(&here, &[]).await.0, StatusCode::OK);
+    // Only a SAML 2.0 samlp:AuthnRequest starts a login.
+    let unqualified = "<AuthnRequest ID=\"_u\" Version=\"2.0\" \
+                       IssueInstant=\"2026-01-15T10:00:00Z\"><Issuer>urn:x</Issuer></AuthnRequest>";
+    let (status, page) = idp.redirect(unqualified, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("not an AuthnRequest of the SAML 2.0"),
+        "{page}"
+    );
+    let version_one =
+        authn_request("_v", SP_ENTITY, ACS).replace("Version=\"2.0\"", "Version=\"1.0\"");
+    let (status, page) = idp.redirect(&version_one, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("VersionMismatch"), "{page}");
 }
 
 /// The Python with python3-saml that `scripts/test` prepares in `target/python-saml`.
@@ -641,6 +668,62 @@ async fn entra_answers_a_logout_request_at_its_sso_url_with_its_tenant_issuer() 
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("is no metadata URL"), "{page}");
+    // An unregistered SP's metadata is read on this machine only: the request cannot make
+    // the IdP fetch from a host it names.
+    let (status, page) = idp
+        .redirect(&logout_request("_lo4", "http://192.0.2.10/metadata"), &[])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("register it with --sp"), "{page}");
+    let doctype = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x \"x\">]>{}",
+        logout_request("_lo5", SP_ENTITY)
+    );
+    let answer = idp
+        .http
+        .get(&sso)
+        .query(&[("SAMLRequest", deflated(&doctype).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("DTDs are not accepted")
+    );
+    // Over the HTTP-POST binding a LogoutRequest is a logout too, never a login.
+    let posted = idp
+        .http
+        .post(&sso)
+        .form(&[(
+            "SAMLRequest",
+            STANDARD.encode(logout_request("_lo6", SP_ENTITY)).as_str(),
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+    let location = posted.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(slo), "{location}");
+    assert!(redirected_message(location, "SAMLResponse").contains("InResponseTo=\"_lo6\""));
+}
+
+#[tokio::test]
+async fn sp_metadata_over_one_mebibyte_is_not_read() {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/metadata"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_string("<".repeat(1024 * 1024 + 1)),
+        )
+        .mount(&server)
+        .await;
+    let error = ServiceProvider::fetch(&format!("{}/metadata", server.uri()))
+        .await
+        .unwrap_err();
+    assert!(error.contains("is over 1024 KiB"), "{error}");
 }
 
 #[tokio::test]

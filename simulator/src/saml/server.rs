@@ -34,6 +34,8 @@ pub const POST_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 
 /// The largest AuthnRequest accepted, inflated.
 const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+/// The largest SP metadata document read (an SP's is a few KiB).
+const MAX_METADATA_BYTES: usize = 1024 * 1024;
 
 /// How long a sign-in page stays usable.
 const PENDING_LIFETIME: Duration = Duration::minutes(10);
@@ -126,10 +128,23 @@ impl ServiceProvider {
                 response.status()
             ));
         }
-        let text = response
-            .text()
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|error| format!("cannot read the SP metadata at {url}: {error}"))?;
+            .map_err(|error| format!("cannot read the SP metadata at {url}: {error}"))?
+        {
+            if body.len() + chunk.len() > MAX_METADATA_BYTES {
+                return Err(format!(
+                    "the SP metadata at {url} is over {} KiB",
+                    MAX_METADATA_BYTES / 1024
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(body)
+            .map_err(|_| format!("the SP metadata at {url} is not UTF-8 text"))?;
         ServiceProvider::from_metadata(&text).map_err(|error| format!("{url}: {error}"))
     }
 }
@@ -325,6 +340,14 @@ impl SamlIdp {
                 "{entity_id} is not registered and is no metadata URL, so its single logout URL is unknown"
             ));
         }
+        // Anyone can send a LogoutRequest: the IdP reads an unregistered SP's metadata only on
+        // this machine, never at a host the request chooses (register others with --sp).
+        if !is_loopback_url(entity_id) {
+            return Err(format!(
+                "{entity_id} is not registered, and only an SP on this machine (127.0.0.1, ::1, \
+                 localhost) has its metadata read at logout; register it with --sp"
+            ));
+        }
         ServiceProvider::fetch(entity_id)
             .await?
             .slo_url
@@ -344,6 +367,12 @@ impl SamlIdp {
                 &format!("{} offers no single logout.", self.persona.display_name),
             );
         }
+        if has_doctype(xml) {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "The LogoutRequest carries a DOCTYPE; DTDs are not accepted.",
+            );
+        }
         let request: LogoutRequest = match xml.parse() {
             Ok(request) => request,
             Err(error) => {
@@ -353,6 +382,11 @@ impl SamlIdp {
                 );
             }
         };
+        if let Some(problem) =
+            self.wrong_destination("LogoutRequest", request.destination.as_deref())
+        {
+            return error_page(StatusCode::BAD_REQUEST, &problem);
+        }
         let Some(sp) = request
             .issuer
             .as_ref()
@@ -497,6 +531,20 @@ impl SamlIdp {
         .into_response()
     }
 
+    /// Why a message naming `destination` must be discarded: SAML Core §3.2.1, a Destination
+    /// that is not where the message was received (this IdP's SSO URL).
+    fn wrong_destination(&self, message: &str, destination: Option<&str>) -> Option<String> {
+        let sso_url = self.sso_url();
+        destination
+            .filter(|destination| *destination != sso_url)
+            .map(|destination| {
+                format!(
+                    "The {message}'s Destination {destination} is not this IdP's SSO URL \
+                     {sso_url} (SAML Core §3.2.1: such a request is discarded)."
+                )
+            })
+    }
+
     /// Reads an AuthnRequest and starts its login.
     fn handle_request(
         &self,
@@ -508,6 +556,11 @@ impl SamlIdp {
             Ok(request) => request,
             Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
         };
+        if let Some(problem) =
+            self.wrong_destination("AuthnRequest", request.destination.as_deref())
+        {
+            return error_page(StatusCode::BAD_REQUEST, &problem);
+        }
         let Some(sp) = request
             .issuer
             .as_ref()
@@ -574,14 +627,30 @@ impl SamlIdp {
     }
 }
 
-/// An AuthnRequest's text parsed; DTDs are refused before anything reads the document.
+/// An AuthnRequest's text parsed; DTDs are refused before anything reads the document, and
+/// the document must be a SAML 2.0 `samlp:AuthnRequest` (SAML Core §3.4.1).
 fn parse_authn_request(xml: &str) -> Result<AuthnRequest, String> {
     if has_doctype(xml) {
         return Err("The AuthnRequest carries a DOCTYPE; DTDs are not accepted.".into());
     }
+    let root = root_element(xml).ok_or("The SAMLRequest is not an XML document.")?;
+    if root.local_name != "AuthnRequest" || !root.in_protocol_namespace {
+        return Err(format!(
+            "The SAMLRequest is a {}, not an AuthnRequest of the SAML 2.0 protocol namespace \
+             ({PROTOCOL_NAMESPACE}).",
+            root.local_name
+        ));
+    }
     let request: AuthnRequest = xml
         .parse()
         .map_err(|error| format!("The AuthnRequest cannot be read: {error}"))?;
+    if request.version != "2.0" {
+        return Err(format!(
+            "The AuthnRequest's Version is {:?}; this IdP speaks SAML 2.0 (SAML Core §3.2.2.2, \
+             VersionMismatch).",
+            request.version
+        ));
+    }
     if request.id.is_empty() || request.id.starts_with(|c: char| c.is_ascii_digit()) {
         return Err("The AuthnRequest's ID is empty or starts with a digit.".into());
     }
@@ -598,6 +667,21 @@ pub(crate) fn has_doctype(xml: &str) -> bool {
             Ok(_) => {}
         }
     }
+}
+
+/// Whether `url` names a host on this machine: `localhost` or a loopback address.
+fn is_loopback_url(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    url.host_str().is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|address| address.is_loopback())
+    })
 }
 
 /// A base64 `SAMLRequest` of the HTTP-Redirect binding (raw DEFLATE) as text.
@@ -638,24 +722,47 @@ async fn sso_redirect(
         Err(problem) => return error_page(StatusCode::BAD_REQUEST, &problem),
     };
     // Entra takes LogoutRequests at its SSO URL too (personas.md §1.2).
-    if root_element(&xml).as_deref() == Some("LogoutRequest") {
+    if is_logout_request(&xml) {
         return idp.handle_logout(&xml, query.relay_state).await;
     }
     idp.handle_request(&xml, query.relay_state, query.login_hint.as_deref())
 }
 
-/// The local name of the document's root element.
-fn root_element(xml: &str) -> Option<String> {
-    let mut reader = quick_xml::Reader::from_str(xml);
+/// The SAML 2.0 protocol namespace, of AuthnRequest and LogoutRequest.
+const PROTOCOL_NAMESPACE: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+
+/// The root element of a message: its local name, and whether it is in the SAML 2.0
+/// protocol namespace.
+#[derive(Debug, PartialEq, Eq)]
+struct Root {
+    local_name: String,
+    in_protocol_namespace: bool,
+}
+
+/// The document's root element.
+fn root_element(xml: &str) -> Option<Root> {
+    use quick_xml::events::Event;
+    use quick_xml::name::{Namespace, ResolveResult};
+    let mut reader = quick_xml::NsReader::from_str(xml);
     loop {
-        match reader.read_event() {
-            Ok(quick_xml::events::Event::Start(start) | quick_xml::events::Event::Empty(start)) => {
-                return Some(String::from_utf8_lossy(start.local_name().as_ref()).into_owned());
+        match reader.read_resolved_event() {
+            Ok((namespace, Event::Start(start) | Event::Empty(start))) => {
+                return Some(Root {
+                    local_name: String::from_utf8_lossy(start.local_name().as_ref()).into_owned(),
+                    in_protocol_namespace: namespace
+                        == ResolveResult::Bound(Namespace(PROTOCOL_NAMESPACE.as_bytes())),
+                });
             }
-            Ok(quick_xml::events::Event::Eof) | Err(_) => return None,
+            Ok((_, Event::Eof)) | Err(_) => return None,
             Ok(_) => {}
         }
     }
+}
+
+/// Whether the message is a SAML 2.0 LogoutRequest.
+fn is_logout_request(xml: &str) -> bool {
+    root_element(xml)
+        .is_some_and(|root| root.in_protocol_namespace && root.local_name == "LogoutRequest")
 }
 
 /// `destination` with a message of the HTTP-Redirect binding (SAML Bindings §3.4.4.1: raw
@@ -695,6 +802,7 @@ async fn sso_post(State(idp): State<Arc<SamlIdp>>, Form(form): Form<SsoParameter
             String::from_utf8(bytes).map_err(|_| "SAMLRequest is not UTF-8 text".to_owned())
         });
     match xml {
+        Ok(xml) if is_logout_request(&xml) => idp.handle_logout(&xml, form.relay_state).await,
         Ok(xml) => idp.handle_request(&xml, form.relay_state, form.login_hint.as_deref()),
         Err(problem) => error_page(StatusCode::BAD_REQUEST, &problem),
     }
