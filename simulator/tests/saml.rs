@@ -467,19 +467,6 @@ async fn malformed_requests_are_refused_with_a_reason() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    // A Destination other than this SSO URL is discarded (SAML Core §3.2.1).
-    let elsewhere = authn_request("_d", SP_ENTITY, ACS).replace(
-        " Version=",
-        " Destination=\"http://127.0.0.1:9/another-idp\" Version=",
-    );
-    let (status, page) = idp.redirect(&elsewhere, &[]).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(page.contains("is not this IdP&#39;s SSO URL"), "{page}");
-    let here = authn_request("_h", SP_ENTITY, ACS).replace(
-        " Version=",
-        &format!(" Destination=\"{}\" Version=", idp.idp.sso_url()),
-    );
-    assert_eq!(idp.redirect(&here, &[]).await.0, StatusCode::OK);
     // Only a SAML 2.0 samlp:AuthnRequest starts a login.
     let unqualified = "<AuthnRequest ID=\"_u\" Version=\"2.0\" \
                        IssueInstant=\"2026-01-15T10:00:00Z\"><Issuer>urn:x</Issuer></AuthnRequest>";
@@ -494,6 +481,37 @@ async fn malformed_requests_are_refused_with_a_reason() {
     let (status, page) = idp.redirect(&version_one, &[]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("VersionMismatch"), "{page}");
+}
+
+#[tokio::test]
+async fn a_destination_elsewhere_is_refused_except_by_entra_which_ignores_it() {
+    let elsewhere = authn_request("_d", SP_ENTITY, ACS).replace(
+        " Version=",
+        " Destination=\"http://127.0.0.1:9/another-idp\" Version=",
+    );
+    for persona in ["okta", "google", "jumpcloud", "generic"] {
+        let idp = start(persona, false, true).await;
+        let (status, page) = idp.redirect(&elsewhere, &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{persona}");
+        assert!(
+            page.contains("is not this IdP&#39;s SSO URL"),
+            "{persona}: {page}"
+        );
+        let here = authn_request("_h", SP_ENTITY, ACS).replace(
+            " Version=",
+            &format!(" Destination=\"{}\" Version=", idp.idp.sso_url()),
+        );
+        assert_eq!(
+            idp.redirect(&here, &[]).await.0,
+            StatusCode::OK,
+            "{persona}"
+        );
+    }
+    // personas.md §1.2 "Request handling": Entra ignores Destination [S20].
+    let entra = start("entra", false, true).await;
+    let (status, page) = entra.redirect(&elsewhere, &[]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Choose an account"), "{page}");
 }
 
 /// The Python with python3-saml that `scripts/test` prepares in `target/python-saml`.

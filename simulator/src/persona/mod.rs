@@ -384,6 +384,10 @@ pub struct SamlSettings {
     /// The `Issuer` of its LogoutResponses, when it is not the entity ID; may hold `{tenant}`.
     #[serde(default)]
     pub logout_issuer: Option<Knob<String>>,
+    /// Whether a request's `Destination` is ignored, as Entra documents; without the knob a
+    /// request naming another Destination than the SSO URL is refused (SAML Core §3.2.1).
+    #[serde(default)]
+    pub ignores_destination: Option<Knob<bool>>,
     /// The assertion attributes that play the role of the OIDC claims `email`,
     /// `preferred_username` and `oid` when an SP matches a SAML login (personas.md §7).
     pub oidc_equivalents: Knob<BTreeMap<String, String>>,

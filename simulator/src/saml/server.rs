@@ -532,8 +532,18 @@ impl SamlIdp {
     }
 
     /// Why a message naming `destination` must be discarded: SAML Core §3.2.1, a Destination
-    /// that is not where the message was received (this IdP's SSO URL).
+    /// that is not where the message was received (this IdP's SSO URL), unless the persona
+    /// ignores it as Entra does.
     fn wrong_destination(&self, message: &str, destination: Option<&str>) -> Option<String> {
+        if self
+            .persona
+            .saml
+            .ignores_destination
+            .as_ref()
+            .is_some_and(|knob| knob.value)
+        {
+            return None;
+        }
         let sso_url = self.sso_url();
         destination
             .filter(|destination| *destination != sso_url)
