@@ -2,8 +2,8 @@
 Feature: JumpCloud provisions the acme directory
   JumpCloud's Identity Management connector (personas.md §3.1): its test connection creates
   and deletes a test user and group ("Setup and test connection"), users are identified by
-  their short username, suspended or deactivated users are set inactive and removed users
-  are deleted ("User lifecycle"), and groups are pushed once they have members ("Groups").
+  their short username, suspended, deactivated or unassigned users are set inactive and deleted
+  users are deleted ("User lifecycle", "Groups"), and groups are pushed once they have members ("Groups").
 
   @must
   Scenario: the first cycle provisions every active user and every group with members
@@ -43,17 +43,20 @@ Feature: JumpCloud provisions the acme directory
     And the target holds every provisioned user as the persona mapped it
 
   @must
-  Scenario: a deactivated user is set inactive and a removed user is deleted
-    JumpCloud deactivates disabled users and deletes removed ones (which action deletes is unconfirmed); an
-    endpoint that refuses either leaves people with access (personas.md §3.1).
+  Scenario: disabled and unassigned users are set inactive and a deleted user is deleted
+    JumpCloud deactivates disabled users and the members of a group unbound from the app, and deletes users
+    deleted in JumpCloud (which action deletes is unconfirmed); an endpoint that refuses either leaves people
+    with access (personas.md §3.1 "User lifecycle", "Groups").
     Given the "jumpcloud" persona with the directory "acme"
     And the IdP has run a provisioning cycle
     When in the IdP, "megan" is disabled
-    And in the IdP, "zoe" is unassigned from the app
+    And in the IdP, "lee" is unassigned from the app
+    And in the IdP, "zoe" is deleted
     And the IdP runs a provisioning cycle
-    Then the last cycle deactivated 1 user
+    Then the last cycle deactivated 2 users
     And the last cycle deleted 1 user
     And the user "megan" is inactive at the target
+    And the user "lee" is inactive at the target
     And the user "zoe" no longer exists at the target
     And the target holds every provisioned user as the persona mapped it
     And the target holds every provisioned group with its members

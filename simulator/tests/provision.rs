@@ -377,6 +377,29 @@ async fn jumpcloud_provisions_acme_and_deletes_removed_users() {
 }
 
 #[tokio::test]
+async fn jumpcloud_deactivates_an_unassigned_user_and_deletes_a_deleted_one() {
+    let mut run = Run::new("jumpcloud").await;
+    let mut directory = acme();
+    run.cycle(&directory, start()).await;
+    let lee = directory
+        .users
+        .iter_mut()
+        .find(|user| user.key == "lee")
+        .unwrap();
+    lee.blocks.remove("jumpcloud");
+    directory.users.retain(|user| user.key != "zoe");
+    let report = run.cycle(&directory, start() + Duration::hours(1)).await;
+    assert_eq!((report.deactivated, report.deleted), (1, 1), "{report:#?}");
+    assert!(!run.state.users["lee"].active());
+    assert!(!run.state.users.contains_key("zoe"));
+    let (status, lee) = run
+        .get(&format!("/Users/{}", run.state.users["lee"].id))
+        .await;
+    assert_eq!((status, &lee["active"]), (200, &json!(false)));
+    run.assert_sp_matches_state().await;
+}
+
+#[tokio::test]
 async fn generic_provisions_acme_and_follows_its_lifecycle() {
     lifecycle("generic").await;
 }

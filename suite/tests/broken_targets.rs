@@ -959,7 +959,7 @@ async fn active_ignored_in_patch_blocks_every_persona_that_deactivates_with_patc
         )
         .blocked(
             "jumpcloud",
-            &["a deactivated user is set inactive and a removed user is deleted"],
+            &["disabled and unassigned users are set inactive and a deleted user is deleted"],
         )
         .blocked(
             "generic",

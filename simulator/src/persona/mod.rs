@@ -156,8 +156,13 @@ pub struct ScimDialect {
     pub clears_attributes: Knob<bool>,
     /// How `active` changes are sent.
     pub status_change: Knob<StatusChange>,
-    /// What happens at the target when a user leaves the app's scope (unassigned, removed).
+    /// What happens at the target when a user is unassigned from the app (the person's
+    /// block removed from the directory).
     pub on_unassign: Knob<Unassign>,
+    /// What happens at the target when the person is deleted in the IdP (gone from the
+    /// directory); without the knob, what `on_unassign` says.
+    #[serde(default)]
+    pub on_delete: Option<Knob<Unassign>>,
     /// The native attribute whose presence marks a soft-deleted user.
     #[serde(default)]
     pub soft_delete_attribute: Option<Knob<String>>,

@@ -130,6 +130,22 @@ fn unassigned(world: &mut ScimWorld, user: String) -> Result<(), StepError> {
     }
 }
 
+/// The person is deleted in the IdP: gone from the directory (group member lists keep the
+/// name, as a directory export may).
+#[when(regex = r#"^in the IdP, "([^"]+)" is deleted$"#)]
+fn deleted(world: &mut ScimWorld, user: String) -> Result<(), StepError> {
+    let provisioning = world.provisioning_mut()?;
+    let before = provisioning.directory.users.len();
+    provisioning
+        .directory
+        .users
+        .retain(|person| person.key != user);
+    if provisioning.directory.users.len() == before {
+        return Err(no_user(&user));
+    }
+    Ok(())
+}
+
 /// Marks the person soft-deleted at the simulated now, in the attribute the persona's
 /// `soft_delete_attribute` knob names (Entra's `deletedDateTime`: personas.md §1.1
 /// "Deactivate, reactivate, delete").

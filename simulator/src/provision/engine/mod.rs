@@ -317,17 +317,26 @@ impl<'a> ProvisioningCycle<'a> {
         }
 
         let in_scope: BTreeSet<&str> = assigned.iter().map(|&(key, _)| key).collect();
-        let leaving: Vec<(String, UserState)> = state
+        let in_directory: BTreeSet<&str> = self
+            .directory
+            .users
+            .iter()
+            .map(|user| user.key.as_str())
+            .collect();
+        let leaving: Vec<(String, UserState, bool)> = state
             .users
             .iter()
             .filter(|(key, _)| !in_scope.contains(key.as_str()))
-            .map(|(key, user)| (key.clone(), user.clone()))
+            .map(|(key, user)| {
+                let deleted = !in_directory.contains(key.as_str());
+                (key.clone(), user.clone(), deleted)
+            })
             .collect();
         if !leaving.is_empty() {
             progress.phase("unassigned users", leaving.len() as u64);
             let outcomes = self
-                .concurrently(progress, leaving, |(key, existing)| {
-                    self.unassign_user(key, existing)
+                .concurrently(progress, leaving, |(key, existing, deleted)| {
+                    self.unassign_user(key, existing, deleted)
                 })
                 .await;
             operations += apply_outcomes(state, &mut report, outcomes);

@@ -319,10 +319,21 @@ impl ProvisioningCycle<'_> {
         }
     }
 
-    /// A user who left the app's scope: deactivated or deleted as the persona does.
-    pub(super) async fn unassign_user(&self, key: String, existing: UserState) -> UserOutcome {
+    /// A user who left the app's scope, unassigned from the app or deleted in the IdP
+    /// (`deleted`): deactivated or deleted as the persona does.
+    pub(super) async fn unassign_user(
+        &self,
+        key: String,
+        existing: UserState,
+        deleted: bool,
+    ) -> UserOutcome {
         let mut outcome = UserOutcome::new(key);
-        match self.persona.scim.on_unassign.value {
+        let scim = &self.persona.scim;
+        let action = match &scim.on_delete {
+            Some(on_delete) if deleted => on_delete.value,
+            _ => scim.on_unassign.value,
+        };
+        match action {
             Unassign::Delete => self.delete_user(&mut outcome, &existing.id).await,
             Unassign::Deactivate if existing.active() => {
                 let mut fetched = None;
