@@ -175,7 +175,7 @@ mod tests {
     }
 
     #[test]
-    fn entra_has_a_pairwise_sub_the_oid_tid_and_upn() {
+    fn entra_has_a_pairwise_sub_the_oid_tid_and_the_upn_as_preferred_username() {
         let entra = persona("entra");
         let directory = acme();
         let adele = directory.user("adele").unwrap();
@@ -186,11 +186,15 @@ mod tests {
         assert_eq!(claims["oid"], other_app["oid"]);
         assert_eq!(claims["tid"], "tenant-1");
         assert_eq!(claims["ver"], "2.0");
-        assert_eq!(claims["preferred_username"], claims["upn"]);
+        assert_eq!(claims["preferred_username"], "adele.vance@acme.test");
         assert!(claims.get("email").is_none(), "Entra leaves email out");
+        assert!(
+            claims.get("upn").is_none(),
+            "upn is an optional claim in v2.0 tokens (personas.md §1.3)"
+        );
         assert_eq!(
             sign_in_name(&entra, adele),
-            claims["upn"].as_str().map(str::to_owned)
+            claims["preferred_username"].as_str().map(str::to_owned)
         );
     }
 
