@@ -283,6 +283,12 @@ async fn entra_provisions_acme_and_follows_its_lifecycle() {
         !run.state.users.contains_key("debra"),
         "a disabled user is never created"
     );
+    // A B2B guest's userName is its UPN without #EXT# and the tenant suffix (personas.md
+    // §1.1 "Create user" [S3]).
+    let (_, guest) = run
+        .get(&format!("/Users/{}", run.state.users["pat"].id))
+        .await;
+    assert_eq!(guest["userName"], "pat_partner.example");
 }
 
 #[tokio::test]

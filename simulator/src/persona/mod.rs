@@ -156,6 +156,11 @@ pub struct ScimDialect {
     pub clears_attributes: Knob<bool>,
     /// How `active` changes are sent.
     pub status_change: Knob<StatusChange>,
+    /// Whether a B2B guest's `userPrincipalName` (`alias_home.example#EXT#@tenant…`) reaches
+    /// the mappings with `#EXT#` and the tenant suffix stripped, as Entra does when UPN is
+    /// the source; the sign-in tokens keep the full UPN.
+    #[serde(default)]
+    pub strips_guest_upn: Option<Knob<bool>>,
     /// What happens at the target when a user is unassigned from the app (the person's
     /// block removed from the directory).
     pub on_unassign: Knob<Unassign>,

@@ -13,7 +13,7 @@ mod users;
 use super::client::{ScimClient, ScimResponse, Unreachable};
 use super::request::{self, Member, ScimRequest};
 use super::state::{GroupState, ProvisioningState, UserState};
-use crate::directory::Directory;
+use crate::directory::{Block, Directory};
 use crate::mapping::{MappedValue, MappedValues, NativeRecord, map_record};
 use crate::persona::{Persona, StatusChange, TestConnection, Unassign, UpdateVerb};
 use chrono::{DateTime, Utc};
@@ -253,7 +253,7 @@ impl<'a> ProvisioningCycle<'a> {
             let jobs: Vec<_> = chunk
                 .iter()
                 .map(|&(key, block)| {
-                    let attributes = block.attributes();
+                    let attributes = self.native_attributes(block);
                     let mapped = self.map_user(&attributes, &|person| {
                         ids.get(person).map(|user| user.id.clone())
                     });
@@ -296,7 +296,7 @@ impl<'a> ProvisioningCycle<'a> {
                 let existing = state.users.get(key)?;
                 let ids = &state.users;
                 let mapped = self
-                    .map_user(&block.attributes(), &|person| {
+                    .map_user(&self.native_attributes(block), &|person| {
                         ids.get(person).map(|user| user.id.clone())
                     })
                     .ok()?;
@@ -375,6 +375,25 @@ impl<'a> ProvisioningCycle<'a> {
             .buffer_unordered(self.options.concurrency.max(1))
             .collect()
             .await
+    }
+
+    /// A user's native attributes as the persona's mappings see them: a B2B guest's UPN
+    /// without `#EXT#` and the tenant suffix where the persona strips it (personas.md §1.1
+    /// "Create user" [S3]).
+    fn native_attributes(&self, block: &Block) -> Map<String, Value> {
+        let mut attributes = block.attributes();
+        if self
+            .persona
+            .scim
+            .strips_guest_upn
+            .as_ref()
+            .is_some_and(|knob| knob.value)
+            && let Some(Value::String(upn)) = attributes.get_mut("userPrincipalName")
+            && let Some(alias) = upn.split_once("#EXT#").map(|(alias, _)| alias.to_owned())
+        {
+            *upn = alias;
+        }
+        attributes
     }
 
     fn map_user(
