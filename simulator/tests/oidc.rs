@@ -449,6 +449,54 @@ async fn pkce_values_have_the_form_rfc_7636_gives_them() {
 }
 
 #[tokio::test]
+async fn a_token_request_that_is_no_proper_form_gets_an_rfc_6749_error() {
+    let okta = start("okta", true).await;
+    let endpoint = okta.discovery().await["token_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let send = |request: reqwest::RequestBuilder| async move {
+        let response = request
+            .basic_auth("app-one", Some("secret-one"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let body: Value = response.json().await.unwrap();
+        (
+            status,
+            body["error"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+    let json_body = okta
+        .http
+        .post(&endpoint)
+        .json(&serde_json::json!({"grant_type": "authorization_code", "code": "x"}));
+    assert_eq!(
+        send(json_body).await,
+        (StatusCode::BAD_REQUEST, "invalid_request".into())
+    );
+    let repeated = okta
+        .http
+        .post(&endpoint)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=authorization_code&code=a&code=b");
+    assert_eq!(
+        send(repeated).await,
+        (StatusCode::BAD_REQUEST, "invalid_request".into())
+    );
+    let no_code = okta
+        .http
+        .post(&endpoint)
+        .form(&[("grant_type", "authorization_code")]);
+    assert_eq!(
+        send(no_code).await,
+        (StatusCode::BAD_REQUEST, "invalid_request".into())
+    );
+}
+
+#[tokio::test]
 async fn pkce_is_required() {
     let generic = start("generic", true).await;
     let endpoint = generic.discovery().await["authorization_endpoint"]

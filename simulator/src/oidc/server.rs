@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::directory::{Directory, DirectoryUser};
 use crate::persona::Persona;
 use crate::signin;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -506,8 +507,20 @@ struct TokenRequest {
 async fn token(
     State(provider): State<Arc<OidcProvider>>,
     headers: HeaderMap,
-    Form(request): Form<TokenRequest>,
+    form: Result<Form<TokenRequest>, FormRejection>,
 ) -> Response {
+    // A body that is no form (JSON, a repeated parameter, too large) is an RFC 6749 §5.2
+    // error like any other, not the framework's plain text.
+    let request = match form {
+        Ok(Form(request)) => request,
+        Err(rejection) => {
+            let status = match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return token_error(status, "invalid_request", &rejection.body_text());
+        }
+    };
     let Some((client_id, secret)) = client_credentials(&headers, &request) else {
         return token_error(
             StatusCode::UNAUTHORIZED,
@@ -530,6 +543,13 @@ async fn token(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "only authorization_code is supported",
+        );
+    }
+    if request.code.is_empty() {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code is required",
         );
     }
     // A code is used once: it is gone whether or not the rest of the request is right.
