@@ -343,6 +343,48 @@ async fn okta_provisions_acme_and_never_deletes() {
 }
 
 #[tokio::test]
+async fn okta_keeps_the_external_id_of_a_user_it_linked_instead_of_creating() {
+    let mut run = Run::new("okta").await;
+    // adele exists at the target before Okta is connected, with an id of another system.
+    let existing = reqwest::Client::new()
+        .post(format!("{}/Users", run.sp.base_url()))
+        .bearer_auth(run.sp.default_token())
+        .json(
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                      "userName": "adele.vance@acme.test", "externalId": "legacy-142"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(existing.status(), 201);
+    let mut directory = acme();
+    let first = run.cycle(&directory, start()).await;
+    assert_eq!(first.linked, 1, "{first:#?}");
+    assert!(run.state.users["adele"].linked);
+    let adele = format!("/Users/{}", run.state.users["adele"].id);
+    assert_eq!(run.get(&adele).await.1["externalId"], "legacy-142");
+    // A later profile change is a PUT that echoes what the target holds (personas.md §2.4).
+    edit(
+        &mut directory,
+        "adele",
+        "okta",
+        "title",
+        json!("Staff Engineer"),
+    );
+    let second = run.cycle(&directory, start() + Duration::hours(1)).await;
+    assert_eq!(second.updated, 1, "{second:#?}");
+    let (_, resource) = run.get(&adele).await;
+    assert_eq!(resource["title"], "Staff Engineer");
+    assert_eq!(resource["externalId"], "legacy-142");
+    // Users Okta created carry its user id.
+    let catherine = format!("/Users/{}", run.state.users["catherine"].id);
+    assert_eq!(
+        run.get(&catherine).await.1["externalId"],
+        "00utoZ5y0HmJMwuErIC5"
+    );
+}
+
+#[tokio::test]
 async fn okta_aiw_provisions_acme_with_put_only() {
     let run = lifecycle("okta-aiw").await;
     let exchanges = run.transcript.exchanges();

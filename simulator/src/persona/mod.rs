@@ -156,6 +156,10 @@ pub struct ScimDialect {
     pub clears_attributes: Knob<bool>,
     /// How `active` changes are sent.
     pub status_change: Knob<StatusChange>,
+    /// Whether a user found by the lookup before create (linked, never POSTed) keeps the
+    /// `externalId` the target holds instead of getting the persona's.
+    #[serde(default)]
+    pub links_keep_external_id: Option<Knob<bool>>,
     /// Whether a B2B guest's `userPrincipalName` (`alias_home.example#EXT#@tenant…`) reaches
     /// the mappings with `#EXT#` and the tenant suffix stripped, as Entra does when UPN is
     /// the source; the sign-in tokens keep the full UPN.

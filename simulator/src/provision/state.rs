@@ -35,6 +35,10 @@ pub struct UserState {
     pub id: String,
     /// The SCIM values last pushed, by target path.
     pub pushed: Pushed,
+    /// Whether the persona found the user at the target (the lookup before create) instead
+    /// of creating it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub linked: bool,
 }
 
 impl UserState {
@@ -275,6 +279,7 @@ mod tests {
         let user = UserState {
             id: "1".into(),
             pushed: Pushed::new(&values),
+            linked: false,
         };
         assert_eq!(user.pushed.values(), values);
         assert_eq!(user.user_name(), "ada@acme.test");

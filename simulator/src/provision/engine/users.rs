@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// The SCIM attribute a linked user keeps where the persona never overwrites it.
+const EXTERNAL_ID: &str = "externalId";
+
 impl ProvisioningCycle<'_> {
     pub(super) async fn sync_user(
         &self,
@@ -114,6 +117,7 @@ impl ProvisioningCycle<'_> {
             let linked = UserState {
                 id,
                 pushed: before.into(),
+                linked: true,
             };
             outcome.change = UserChange::Store(linked.clone());
             self.update_user(outcome, linked, mapped, Some(resource))
@@ -139,6 +143,7 @@ impl ProvisioningCycle<'_> {
                 outcome.change = UserChange::Store(UserState {
                     id,
                     pushed: pushed.into(),
+                    linked: false,
                 });
             }
             None => outcome.fail(&create, &response),
@@ -150,11 +155,24 @@ impl ProvisioningCycle<'_> {
         &self,
         outcome: &mut UserOutcome,
         existing: UserState,
-        mapped: MappedValues,
+        mut mapped: MappedValues,
         mut fetched: Option<Map<String, Value>>,
     ) {
         let scim = &self.persona.scim;
         let before = &existing.pushed.values();
+        if existing.linked
+            && scim
+                .links_keep_external_id
+                .as_ref()
+                .is_some_and(|knob| knob.value)
+        {
+            // A user the persona linked never got its POST, so the target keeps the
+            // externalId it had (personas.md §2.4 [S8b]).
+            match before.get(EXTERNAL_ID) {
+                Some(kept) => mapped.insert(EXTERNAL_ID.into(), kept.clone()),
+                None => mapped.remove(EXTERNAL_ID),
+            };
+        }
         let was_active = existing.active();
         let active = mapped
             .get("active")
@@ -234,8 +252,8 @@ impl ProvisioningCycle<'_> {
             return;
         }
         outcome.change = UserChange::Store(UserState {
-            id: existing.id,
             pushed: mapped.into(),
+            ..existing
         });
     }
 
