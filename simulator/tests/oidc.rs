@@ -496,6 +496,83 @@ async fn a_token_request_that_is_no_proper_form_gets_an_rfc_6749_error() {
     );
 }
 
+/// Signs `login_hint` in for `app-one` asking for `scope`: the verified ID token's claims and
+/// the token response's `scope`.
+async fn sign_in_with_scope(
+    provider: &Provider,
+    login_hint: &str,
+    scope: &str,
+) -> (Map<String, Value>, Value) {
+    let endpoint = provider.discovery().await["authorization_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = provider
+        .http
+        .get(endpoint)
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", "app-one"),
+            ("redirect_uri", REDIRECT),
+            ("scope", scope),
+            ("state", "st-1"),
+            ("nonce", "n-1"),
+            ("code_challenge", &challenge()),
+            ("code_challenge_method", "S256"),
+            ("login_hint", login_hint),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let code = Provider::redirect_params(&response)["code"].clone();
+    let body: Value = provider
+        .redeem(&code, "app-one", "secret-one", VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = provider
+        .verify(body["id_token"].as_str().unwrap(), "app-one")
+        .await;
+    (claims, body["scope"].clone())
+}
+
+#[tokio::test]
+async fn claims_come_with_the_scopes_that_grant_them() {
+    // Google: email only with the email scope, the names with profile; hd always
+    // (personas.md §4.3).
+    let google = start("google", true).await;
+    let (bare, scope) = sign_in_with_scope(&google, "adele.vance@acme.test", "openid").await;
+    assert_eq!(scope, "openid");
+    assert!(
+        bare.get("email").is_none() && bare.get("given_name").is_none(),
+        "{bare:?}"
+    );
+    assert_eq!(bare["hd"], "acme.test");
+    let (email, scope) = sign_in_with_scope(
+        &google,
+        "adele.vance@acme.test",
+        "openid email offline_access",
+    )
+    .await;
+    assert_eq!(scope, "openid email", "a scope not offered is not granted");
+    assert_eq!(email["email"], "adele.vance@acme.test");
+    assert_eq!(email["email_verified"], true);
+    assert!(email.get("given_name").is_none(), "{email:?}");
+    // Entra: oid and preferred_username need profile (personas.md §1.3); sub and tid do not.
+    let entra = start("entra", true).await;
+    let (bare, _) = sign_in_with_scope(&entra, "adele.vance@acme.test", "openid").await;
+    assert!(
+        bare.get("oid").is_none() && bare.get("preferred_username").is_none(),
+        "{bare:?}"
+    );
+    let (full, _) = sign_in_with_scope(&entra, "adele.vance@acme.test", "openid profile").await;
+    assert_eq!(bare["sub"], full["sub"], "the pairwise sub needs no scope");
+    assert_eq!(bare["tid"], full["tid"]);
+    assert_eq!(full["preferred_username"], "adele.vance@acme.test");
+    assert!(full.get("oid").is_some());
+}
+
 #[tokio::test]
 async fn pkce_is_required() {
     let generic = start("generic", true).await;

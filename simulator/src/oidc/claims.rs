@@ -147,6 +147,49 @@ pub fn user_claims(
     Ok(claims)
 }
 
+/// The scopes the provider grants, in the order asked for: `openid`, `profile` and `email`
+/// (others are not granted, and the token response says so, RFC 6749 §5.1).
+pub fn granted_scopes(requested: &str) -> String {
+    let mut granted: Vec<&str> = Vec::new();
+    for scope in requested.split_whitespace() {
+        if ["openid", "profile", "email"].contains(&scope) && !granted.contains(&scope) {
+            granted.push(scope);
+        }
+    }
+    granted.join(" ")
+}
+
+/// `claims` without those the `scope` does not grant: `email` and `email_verified` need the
+/// `email` scope, the profile claims (OpenID Connect Core §5.4) and Entra's `oid` the
+/// `profile` scope (personas.md §1.3, §2.3, §4.3); `sub` and the IdP's own claims (`tid`,
+/// `ver`, `hd`) come with `openid`.
+pub fn within_scope(mut claims: Map<String, Value>, scope: &str) -> Map<String, Value> {
+    const EMAIL: [&str; 2] = ["email", "email_verified"];
+    const PROFILE: [&str; 15] = [
+        "name",
+        "family_name",
+        "given_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+        "updated_at",
+        "oid",
+    ];
+    let has = |wanted: &str| scope.split_whitespace().any(|scope| scope == wanted);
+    claims.retain(|claim, _| {
+        let claim = claim.as_str();
+        (has("email") || !EMAIL.contains(&claim)) && (has("profile") || !PROFILE.contains(&claim))
+    });
+    claims
+}
+
 /// A `sub` unique to the pair (user, client) and stable for both, in the shape of Entra's
 /// (43 base64url characters, personas.md §1.3): a hash of the client id, the user's stable
 /// id and the tenant.

@@ -82,6 +82,8 @@ pub struct ProviderConfig {
 struct Grant {
     client_id: String,
     redirect_uri: String,
+    /// The scopes granted (`openid`, `profile`, `email`; see [`claims::granted_scopes`]).
+    scope: String,
     code_challenge: String,
     nonce: Option<String>,
     user: String,
@@ -92,6 +94,8 @@ struct Grant {
 #[derive(Debug, Clone)]
 struct AccessGrant {
     client_id: String,
+    /// The scopes granted with the code it was issued for.
+    scope: String,
     user: String,
     expires: DateTime<Utc>,
 }
@@ -223,6 +227,7 @@ impl OidcProvider {
         let grant = Grant {
             client_id: request.client_id.clone(),
             redirect_uri: request.redirect_uri.clone(),
+            scope: claims::granted_scopes(&request.scope),
             code_challenge: request.code_challenge.clone().unwrap_or_default(),
             nonce: request.nonce.clone(),
             user: user.key.clone(),
@@ -586,7 +591,7 @@ async fn token(
     };
     let mut claims =
         match claims::user_claims(&provider.persona, user, &client.id, &provider.config.tenant) {
-            Ok(claims) => claims,
+            Ok(claims) => claims::within_scope(claims, &grant.scope),
             Err(error) => {
                 return token_error(StatusCode::BAD_REQUEST, "invalid_grant", &error.to_string());
             }
@@ -619,6 +624,7 @@ async fn token(
             access_token.clone(),
             AccessGrant {
                 client_id: client.id.clone(),
+                scope: grant.scope.clone(),
                 user: user.key.clone(),
                 expires,
             },
@@ -629,7 +635,7 @@ async fn token(
             "token_type": "Bearer",
             "expires_in": TOKEN_LIFETIME.num_seconds(),
             "id_token": id_token,
-            "scope": "openid profile email",
+            "scope": grant.scope,
         }))
         .into_response(),
     )
@@ -700,6 +706,7 @@ async fn userinfo(State(provider): State<Arc<OidcProvider>>, headers: HeaderMap)
                 &grant.client_id,
                 &provider.config.tenant,
             )
+            .map(|claims| claims::within_scope(claims, &grant.scope))
             .map_err(|error| error.to_string())
         });
     match claims {
