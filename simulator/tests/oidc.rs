@@ -347,8 +347,23 @@ async fn a_code_is_single_use_and_bound_to_its_client_redirect_and_verifier() {
     let code = okta.code("app-one", login).await;
     let ok = okta.redeem(&code, "app-one", "secret-one", VERIFIER).await;
     assert_eq!(ok.status(), StatusCode::OK);
+    let access_token = ok.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let userinfo = okta.discovery().await["userinfo_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let info = |token: String| {
+        let request = okta.http.get(&userinfo).bearer_auth(token);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(info(access_token.clone()).await, StatusCode::OK);
     let replay = okta.redeem(&code, "app-one", "secret-one", VERIFIER).await;
     assert_eq!(error_of(replay.json().await.unwrap()), "invalid_grant");
+    // A replayed code revokes the token issued for it (RFC 6749 §4.1.2).
+    assert_eq!(info(access_token).await, StatusCode::UNAUTHORIZED);
 
     // client_secret_post works as well as client_secret_basic.
     let code = okta.code("app-one", login).await;

@@ -110,6 +110,9 @@ pub struct OidcProvider {
     mount: String,
     codes: Mutex<HashMap<String, Grant>>,
     access_tokens: Mutex<HashMap<String, AccessGrant>>,
+    /// Each redeemed code's access token, while that token lives: a code presented again
+    /// revokes it (RFC 6749 §4.1.2).
+    redeemed: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -160,6 +163,7 @@ impl OidcProvider {
             mount,
             codes: Mutex::default(),
             access_tokens: Mutex::default(),
+            redeemed: Mutex::default(),
         }
     }
 
@@ -233,10 +237,12 @@ impl OidcProvider {
             user: user.key.clone(),
             issued: self.now(),
         };
-        self.codes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(code.clone(), grant);
+        let now = self.now();
+        let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
+        // Codes nobody redeemed in time are of no use any more.
+        codes.retain(|_, waiting| now <= waiting.issued + CODE_LIFETIME);
+        codes.insert(code.clone(), grant);
+        drop(codes);
         redirect_with(
             &request.redirect_uri,
             &[("code", &code)],
@@ -566,6 +572,21 @@ async fn token(
     let now = provider.now();
     let invalid_grant = |why: &str| token_error(StatusCode::BAD_REQUEST, "invalid_grant", why);
     let Some(grant) = grant else {
+        let revoked = provider
+            .redeemed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&request.code);
+        if let Some(access_token) = revoked {
+            provider
+                .access_tokens
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&access_token);
+            return invalid_grant(
+                "the code was already used; the access token issued for it is revoked",
+            );
+        }
         return invalid_grant("unknown or already used code");
     };
     if grant.client_id != client.id {
@@ -616,6 +637,20 @@ async fn token(
         }
     };
     let access_token = random_token();
+    {
+        let mut access_tokens = provider
+            .access_tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Expired tokens are forgotten, and with them what their codes would revoke.
+        access_tokens.retain(|_, issued| issued.expires > now);
+        let mut redeemed = provider
+            .redeemed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        redeemed.retain(|_, token| access_tokens.contains_key(token));
+        redeemed.insert(request.code.clone(), access_token.clone());
+    }
     provider
         .access_tokens
         .lock()
