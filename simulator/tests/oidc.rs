@@ -586,6 +586,72 @@ async fn claims_come_with_the_scopes_that_grant_them() {
     assert_eq!(bare["tid"], full["tid"]);
     assert_eq!(full["preferred_username"], "adele.vance@acme.test");
     assert!(full.get("oid").is_some());
+    assert!(
+        full.get("auth_time").is_none(),
+        "only asked for with max_age"
+    );
+}
+
+#[tokio::test]
+async fn max_age_puts_the_time_of_the_sign_in_in_the_id_token() {
+    let okta = start("okta", false).await;
+    let endpoint = okta.discovery().await["authorization_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let query = |max_age: &'static str| {
+        [
+            ("response_type", "code".to_owned()),
+            ("client_id", "app-one".to_owned()),
+            ("redirect_uri", REDIRECT.to_owned()),
+            ("scope", "openid".to_owned()),
+            ("nonce", "n-1".to_owned()),
+            ("code_challenge", challenge()),
+            ("code_challenge_method", "S256".to_owned()),
+            ("max_age", max_age.to_owned()),
+        ]
+    };
+    let refused = okta
+        .http
+        .get(&endpoint)
+        .query(&query("soon"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        Provider::redirect_params(&refused)["error"],
+        "invalid_request"
+    );
+    // Through the sign-in page, which carries max_age to the code.
+    let page = okta
+        .http
+        .get(&endpoint)
+        .query(&query("0"))
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("name=\"max_age\" value=\"0\""), "{html}");
+    let login = format!("{}/okta/login", okta.base);
+    let mut form: Vec<(&str, String)> = query("0").to_vec();
+    form.push(("user", "adele".to_owned()));
+    let before = chrono::Utc::now().timestamp();
+    let signed_in = okta.http.post(login).form(&form).send().await.unwrap();
+    let code = Provider::redirect_params(&signed_in)["code"].clone();
+    let body: Value = okta
+        .redeem(&code, "app-one", "secret-one", VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = okta
+        .verify(body["id_token"].as_str().unwrap(), "app-one")
+        .await;
+    let auth_time = claims["auth_time"].as_i64().unwrap();
+    assert!(
+        auth_time >= before && auth_time <= claims["iat"].as_i64().unwrap(),
+        "{claims:?}"
+    );
 }
 
 #[tokio::test]

@@ -88,6 +88,8 @@ struct Grant {
     nonce: Option<String>,
     user: String,
     issued: DateTime<Utc>,
+    /// Whether the ID token carries `auth_time` (the request had `max_age`).
+    with_auth_time: bool,
 }
 
 /// An issued access token.
@@ -236,6 +238,7 @@ impl OidcProvider {
             nonce: request.nonce.clone(),
             user: user.key.clone(),
             issued: self.now(),
+            with_auth_time: request.max_age.is_some(),
         };
         let now = self.now();
         let mut codes = self.codes.lock().unwrap_or_else(PoisonError::into_inner);
@@ -277,6 +280,7 @@ fn sign_in_page(
             request.code_challenge_method.as_deref(),
         ),
         ("login_hint", request.login_hint.as_deref()),
+        ("max_age", request.max_age.as_deref()),
     ];
     Html(signin::sign_in(
         &provider.persona,
@@ -307,6 +311,9 @@ pub(crate) struct AuthorizationRequest {
     pub(crate) code_challenge_method: Option<String>,
     pub(crate) login_hint: Option<String>,
     pub(crate) prompt: Option<String>,
+    /// Seconds since the user last authenticated that the client accepts; asking for it puts
+    /// `auth_time` in the ID token (OpenID Connect Core §3.1.2.1).
+    pub(crate) max_age: Option<String>,
 }
 
 /// Checks the client and redirect URI (failures are shown, never redirected: RFC 6749
@@ -336,6 +343,16 @@ fn refusal(provider: &OidcProvider, request: &AuthorizationRequest) -> Option<Re
     };
     if request.response_type.is_empty() {
         return Some(refuse("invalid_request", "response_type is required"));
+    }
+    if request
+        .max_age
+        .as_deref()
+        .is_some_and(|max_age| max_age.parse::<u64>().is_err())
+    {
+        return Some(refuse(
+            "invalid_request",
+            "max_age must be a number of seconds",
+        ));
     }
     if request.response_type != "code" {
         return Some(refuse(
@@ -625,6 +642,10 @@ async fn token(
     claims.insert("exp".into(), json!(expires.timestamp()));
     if let Some(nonce) = &grant.nonce {
         claims.insert("nonce".into(), Value::String(nonce.clone()));
+    }
+    if grant.with_auth_time {
+        // The simulator keeps no IdP session: the user authenticated when the code was issued.
+        claims.insert("auth_time".into(), json!(grant.issued.timestamp()));
     }
     let id_token = match provider.sign(&claims) {
         Ok(token) => token,
