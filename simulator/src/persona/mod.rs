@@ -203,6 +203,10 @@ pub struct ScimDialect {
     pub group_rename: Knob<GroupRename>,
     /// Whether every membership PATCH repeats the path-less `{id, displayName}` replace.
     pub rename_with_membership: Knob<bool>,
+    /// Whether a batch's member removals and additions go in one PATCH (Okta's captured
+    /// request) rather than one PATCH each.
+    #[serde(default)]
+    pub membership_in_one_patch: Option<Knob<bool>>,
     /// Whether a group removed from the IdP is deleted at the target.
     pub deletes_groups: Knob<bool>,
     /// How 429 answers are handled.

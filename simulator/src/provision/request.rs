@@ -331,9 +331,9 @@ pub fn group_patches(
         }
     };
     let mut requests = Vec::new();
-    let mut membership: Vec<Vec<Value>> = Vec::new();
+    let mut removals: Vec<Vec<Value>> = Vec::new();
     for chunk in removed.chunks(batch) {
-        membership.push(match dialect.member_remove.value {
+        removals.push(match dialect.member_remove.value {
             MemberRemove::ValueArray => vec![json!({
                 "op": op_name(dialect, Op::Remove),
                 "path": "members",
@@ -350,13 +350,38 @@ pub fn group_patches(
                 .collect(),
         });
     }
-    for chunk in added.chunks(batch) {
-        membership.push(vec![json!({
-            "op": op_name(dialect, Op::Add),
-            "path": "members",
-            "value": chunk.iter().map(|member| member_value(dialect, member)).collect::<Vec<_>>(),
-        })]);
-    }
+    let additions: Vec<Vec<Value>> = added
+        .chunks(batch)
+        .map(|chunk| {
+            vec![json!({
+                "op": op_name(dialect, Op::Add),
+                "path": "members",
+                "value": chunk.iter().map(|member| member_value(dialect, member)).collect::<Vec<_>>(),
+            })]
+        })
+        .collect();
+    let membership: Vec<Vec<Value>> = if dialect
+        .membership_in_one_patch
+        .as_ref()
+        .is_some_and(|knob| knob.value)
+    {
+        // The k-th batch of removals and the k-th of additions share a request.
+        let mut removals = removals.into_iter();
+        let mut additions = additions.into_iter();
+        std::iter::from_fn(|| match (removals.next(), additions.next()) {
+            (None, None) => None,
+            (removal, addition) => Some(
+                removal
+                    .into_iter()
+                    .flatten()
+                    .chain(addition.into_iter().flatten())
+                    .collect(),
+            ),
+        })
+        .collect()
+    } else {
+        removals.into_iter().chain(additions).collect()
+    };
     if let Some(name) = rename
         && (membership.is_empty() || !dialect.rename_with_membership.value)
     {
@@ -446,4 +471,73 @@ fn patch_request(path: String, operations: Vec<Value>) -> ScimRequest {
         "schemas": [PATCH_OP_SCHEMA],
         "Operations": operations,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures_dir;
+    use crate::persona::PersonaCatalog;
+
+    fn persona(name: &str) -> Persona {
+        PersonaCatalog::open(&fixtures_dir().join("personas"))
+            .unwrap()
+            .load(name)
+            .unwrap()
+            .persona
+    }
+
+    fn member(id: &str) -> Member {
+        Member {
+            id: id.into(),
+            display: format!("{id}@acme.test"),
+        }
+    }
+
+    /// Each request's operations, as `op path` lines.
+    fn operations(requests: &[ScimRequest]) -> Vec<Vec<String>> {
+        requests
+            .iter()
+            .map(|request| {
+                request.body.as_ref().unwrap()["Operations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|operation| {
+                        let text =
+                            |field: &str| operation[field].as_str().unwrap_or("-").to_owned();
+                        format!("{} {}", text("op"), text("path"))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn okta_removes_and_adds_members_in_one_patch_and_entra_in_one_each() {
+        let (added, removed) = ([member("u2")], [member("u1")]);
+        let okta = group_patches(&persona("okta").scim, "g1", None, "Sales", &added, &removed);
+        assert_eq!(
+            operations(&okta),
+            [[
+                "replace -",
+                r#"remove members[value eq "u1"]"#,
+                "add members"
+            ]],
+            "personas.md §2.1 Membership (OIN/PATCH)"
+        );
+        let entra = group_patches(
+            &persona("entra").scim,
+            "g1",
+            None,
+            "Sales",
+            &added,
+            &removed,
+        );
+        assert_eq!(
+            operations(&entra),
+            [["Remove members"], ["Add members"]],
+            "personas.md §1.1 Groups, steps 3 and 4"
+        );
+    }
 }
