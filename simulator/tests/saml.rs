@@ -50,6 +50,16 @@ fn fixed_time() -> DateTime<Utc> {
 }
 
 fn response_for(persona: &Persona, user: &str, in_response_to: Option<&str>) -> String {
+    response_to(persona, user, in_response_to, SP_ENTITY)
+}
+
+/// The signed Response of `persona` for `user`, to the SP `sp_entity`.
+fn response_to(
+    persona: &Persona,
+    user: &str,
+    in_response_to: Option<&str>,
+    sp_entity: &str,
+) -> String {
     let directory = acme();
     let entity_id = persona.saml.entity_id.value.replace("{tenant}", TENANT);
     signed_response(
@@ -62,7 +72,7 @@ fn response_for(persona: &Persona, user: &str, in_response_to: Option<&str>) -> 
         &directory,
         directory.user(user).unwrap(),
         &Audience {
-            entity_id: SP_ENTITY.into(),
+            entity_id: sp_entity.into(),
             acs_url: ACS.into(),
             in_response_to: in_response_to.map(str::to_owned),
             name_id_format: None,
@@ -467,6 +477,20 @@ async fn malformed_requests_are_refused_with_a_reason() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // Over HTTP-POST a request is bounded as one inflated from HTTP-Redirect is: 64 KiB.
+    let padded = authn_request("_big", SP_ENTITY, ACS).replace(
+        "</samlp:AuthnRequest>",
+        &format!("<!--{}--></samlp:AuthnRequest>", "x".repeat(70 * 1024)),
+    );
+    let response = idp
+        .http
+        .post(idp.idp.sso_url())
+        .form(&[("SAMLRequest", STANDARD.encode(padded))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("over 64 KiB"));
     // Only a SAML 2.0 samlp:AuthnRequest starts a login.
     let unqualified = "<AuthnRequest ID=\"_u\" Version=\"2.0\" \
                        IssueInstant=\"2026-01-15T10:00:00Z\"><Issuer>urn:x</Issuer></AuthnRequest>";
@@ -481,6 +505,20 @@ async fn malformed_requests_are_refused_with_a_reason() {
     let (status, page) = idp.redirect(&version_one, &[]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("VersionMismatch"), "{page}");
+}
+
+#[test]
+fn entra_prefixes_an_audience_that_is_no_uri_with_spn() {
+    let audience = |persona: &str, sp: &str| {
+        let xml = response_to(&self::persona(persona), "adele", None, sp);
+        let start = xml.find("<saml2:Audience>").unwrap() + "<saml2:Audience>".len();
+        xml[start..start + xml[start..].find('<').unwrap()].to_owned()
+    };
+    let app_id = "6731de76-14a6-49ae-97bc-6eba6914391e";
+    assert_eq!(audience("entra", app_id), format!("spn:{app_id}"));
+    assert_eq!(audience("entra", "urn:app:acme"), "urn:app:acme");
+    assert_eq!(audience("entra", SP_ENTITY), SP_ENTITY);
+    assert_eq!(audience("okta", app_id), app_id);
 }
 
 #[tokio::test]

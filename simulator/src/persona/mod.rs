@@ -402,6 +402,10 @@ pub struct SamlSettings {
     /// The `Issuer` of its LogoutResponses, when it is not the entity ID; may hold `{tenant}`.
     #[serde(default)]
     pub logout_issuer: Option<Knob<String>>,
+    /// Whether an SP entity ID that is no URI (an application id GUID) is written `spn:<id>`
+    /// in the `Audience`, as Entra does.
+    #[serde(default)]
+    pub audience_spn_prefix: Option<Knob<bool>>,
     /// Whether a request's `Destination` is ignored, as Entra documents; without the knob a
     /// request naming another Destination than the SSO URL is refused (SAML Core §3.2.1).
     #[serde(default)]

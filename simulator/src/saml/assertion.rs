@@ -91,6 +91,34 @@ pub fn name_id_rule(persona: &Persona, format: Option<&str>) -> Result<NameIdRul
     }
 }
 
+/// The `Audience` naming the SP `entity_id`: the entity ID itself, or, for a persona that
+/// prefixes one that is no URI (Entra: personas.md §1.2 "Response shape and defaults"
+/// [S20]), `spn:` and the entity ID.
+fn audience_value(issuing: &Issuing<'_>, entity_id: &str) -> String {
+    let prefixes = issuing
+        .persona
+        .saml
+        .audience_spn_prefix
+        .as_ref()
+        .is_some_and(|knob| knob.value);
+    if prefixes && !is_uri(entity_id) {
+        format!("spn:{entity_id}")
+    } else {
+        entity_id.to_owned()
+    }
+}
+
+/// Whether `text` is an absolute URI: a scheme (a letter, then letters, digits, `+`, `-`,
+/// `.`) and a colon (RFC 3986 §3.1).
+fn is_uri(text: &str) -> bool {
+    text.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    })
+}
+
 /// The NameID (format, value) of `user` for `audience`.
 fn subject_name_id(
     issuing: &Issuing<'_>,
@@ -323,7 +351,7 @@ pub fn signed_response(
             not_before: Some(now - minutes(saml.not_before_minutes.value)),
             not_on_or_after: Some(now + minutes(saml.validity_minutes.value)),
             audience_restrictions: Some(vec![AudienceRestriction {
-                audience: vec![escape(&audience.entity_id)],
+                audience: vec![escape(&audience_value(&issuing, &audience.entity_id))],
             }]),
             one_time_use: None,
             proxy_restriction: None,

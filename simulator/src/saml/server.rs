@@ -809,6 +809,13 @@ async fn sso_post(State(idp): State<Arc<SamlIdp>>, Form(form): Form<SsoParameter
         .decode(encoded.trim())
         .map_err(|error| format!("SAMLRequest is not base64: {error}"))
         .and_then(|bytes| {
+            // The same bound as a request inflated from the HTTP-Redirect binding.
+            if bytes.len() as u64 > MAX_REQUEST_BYTES {
+                return Err(format!(
+                    "SAMLRequest is over {} KiB",
+                    MAX_REQUEST_BYTES / 1024
+                ));
+            }
             String::from_utf8(bytes).map_err(|_| "SAMLRequest is not UTF-8 text".to_owned())
         });
     match xml {
