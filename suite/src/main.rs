@@ -78,6 +78,12 @@ async fn main() -> ExitCode {
         Command::Serve(args) => match serve::start(&args).await {
             Ok(served) => {
                 print!("{}", serve::table(&served.urls));
+                if !args.strict_sp {
+                    println!(
+                        "\nSAML: lenient about SPs (the default): an AuthnRequest from any SP gets \
+                         its assertion at the ACS it names. --strict-sp answers registered SPs only."
+                    );
+                }
                 println!("Press Ctrl-C to stop.");
                 let stop = tokio::signal::ctrl_c().await;
                 served.idp_server.abort();
