@@ -16,23 +16,6 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The headers that keep every page of a server out of other sites' frames (clickjacking
-/// of the sign-in pages' buttons): `X-Frame-Options: DENY` and, for browsers that read only
-/// CSP, `frame-ancestors 'none'`.
-pub fn forbid_framing(router: axum::Router) -> axum::Router {
-    use axum::http::{HeaderValue, header};
-    use tower_http::set_header::SetResponseHeaderLayer;
-    router
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
-        ))
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

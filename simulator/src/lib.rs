@@ -16,10 +16,12 @@
 //! - [`clock`]: the time the IdPs (and the reference SP) go by, which tests and
 //!   `idpsim serve --clock-api` freeze and advance.
 //! - [`html`]: escaping for the pages; the sign-in page itself is shared by both protocols.
+//! - [`http`]: the layers every IdP server has (no framing, a bound on request bodies).
 
 pub mod clock;
 pub mod directory;
 pub mod html;
+pub mod http;
 pub mod mapping;
 pub mod oidc;
 pub mod persona;

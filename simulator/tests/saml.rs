@@ -491,6 +491,36 @@ async fn malformed_requests_are_refused_with_a_reason() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("over 64 KiB"));
+    // A declared body over 2 MiB is refused before any of it is sent.
+    let sso = reqwest::Url::parse(&idp.idp.sso_url()).unwrap();
+    let mut stream = tokio::net::TcpStream::connect(idp.base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut stream,
+        format!(
+            "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: 100000000\r\n\r\n",
+            sso.path()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut head = [0u8; 12];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::io::AsyncReadExt::read_exact(&mut stream, &mut head),
+    )
+    .await
+    .expect("answered without waiting for the body")
+    .unwrap();
+    assert_eq!(&head, b"HTTP/1.1 413");
+    // A small message that inflates beyond the bound says so (a deflate bomb).
+    let (status, page) = idp.redirect(&"<".repeat(1024 * 1024), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("inflates to over 64 KiB"), "{page}");
     // Only a SAML 2.0 samlp:AuthnRequest starts a login.
     let unqualified = "<AuthnRequest ID=\"_u\" Version=\"2.0\" \
                        IssueInstant=\"2026-01-15T10:00:00Z\"><Issuer>urn:x</Issuer></AuthnRequest>";

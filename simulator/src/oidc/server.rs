@@ -209,7 +209,7 @@ impl OidcProvider {
             .route(&self.path("/userinfo"), get(userinfo).post(userinfo))
             .route(&self.path("/logout"), get(logout))
             .with_state(self);
-        crate::html::forbid_framing(routes)
+        crate::http::guarded(routes)
     }
 
     fn now(&self) -> DateTime<Utc> {

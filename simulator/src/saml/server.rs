@@ -283,7 +283,7 @@ impl SamlIdp {
             .route(&format!("{sso}/login"), axum::routing::post(login))
             .route(&format!("{sso}/initiate"), get(initiate))
             .with_state(self);
-        crate::html::forbid_framing(routes)
+        crate::http::guarded(routes)
     }
 
     /// The metadata document (SAML metadata §2.4.3): entity ID, signing certificate, NameID
@@ -699,12 +699,18 @@ fn inflate(encoded: &str) -> Result<String, String> {
     let compressed = STANDARD
         .decode(encoded.trim())
         .map_err(|error| format!("SAMLRequest is not base64: {error}"))?;
-    let mut text = String::new();
+    let mut inflated = Vec::new();
     flate2::read::DeflateDecoder::new(compressed.as_slice())
-        .take(MAX_REQUEST_BYTES)
-        .read_to_string(&mut text)
-        .map_err(|error| format!("SAMLRequest is not DEFLATE-compressed UTF-8: {error}"))?;
-    Ok(text)
+        .take(MAX_REQUEST_BYTES + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|error| format!("SAMLRequest is not DEFLATE-compressed: {error}"))?;
+    if inflated.len() as u64 > MAX_REQUEST_BYTES {
+        return Err(format!(
+            "SAMLRequest inflates to over {} KiB",
+            MAX_REQUEST_BYTES / 1024
+        ));
+    }
+    String::from_utf8(inflated).map_err(|_| "SAMLRequest is not UTF-8 text".to_owned())
 }
 
 /// The query or form of a request to the SSO endpoint.
