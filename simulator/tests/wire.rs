@@ -507,6 +507,16 @@ impl Lifecycle {
 #[tokio::test]
 async fn entra_deactivates_with_a_capitalised_replace_and_a_string_boolean() {
     let run = Lifecycle::run("entra").await;
+    // Entra's lookups are form-encoded, as its captured probe (personas.md §1.1).
+    assert!(
+        run.target
+            .received()
+            .await
+            .iter()
+            .filter_map(|request| request.url.query())
+            .any(|query| query.starts_with("filter=userName+eq+%22")),
+        "a form-encoded filter"
+    );
     assert_eq!(run.first.report.created, 3);
     assert_eq!(run.first.report.groups_created, 1);
     assert_eq!(run.second.report.updated, 1);
@@ -597,6 +607,25 @@ async fn entra_compliant_deactivates_with_a_lower_case_replace_and_a_json_boolea
 #[tokio::test]
 async fn okta_pages_lookups_deactivates_path_less_and_never_deletes_users() {
     let run = Lifecycle::run("okta").await;
+    // Okta percent-encodes its filters as its captured requests show (personas.md §2.1).
+    let filters: Vec<String> = run
+        .target
+        .received()
+        .await
+        .iter()
+        .filter_map(|request| request.url.query())
+        .filter(|query| query.starts_with("filter="))
+        .map(str::to_owned)
+        .collect();
+    assert!(!filters.is_empty());
+    for query in &filters {
+        assert!(
+            query.starts_with("filter=userName%20eq%20%22")
+                || query.starts_with("filter=displayName%20eq%20%22"),
+            "{query}"
+        );
+        assert!(!query.contains('+') && !query.contains('@'), "{query}");
+    }
     for request in run.target.received().await {
         assert_eq!(
             wire_header(&request, "user-agent"),

@@ -165,6 +165,9 @@ pub struct ScimDialect {
     /// the source; the sign-in tokens keep the full UPN.
     #[serde(default)]
     pub strips_guest_upn: Option<Knob<bool>>,
+    /// How query parameters (the lookup filters) are encoded; without the knob, as a form.
+    #[serde(default)]
+    pub query_encoding: Option<Knob<QueryEncoding>>,
     /// What happens at the target when a user is unassigned from the app (the person's
     /// block removed from the directory).
     pub on_unassign: Knob<Unassign>,
@@ -273,6 +276,18 @@ pub enum StatusChange {
     PatchPathless,
     /// GET, then PUT the resource with `active` changed.
     Put,
+}
+
+/// How query parameters are encoded on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryEncoding {
+    /// `application/x-www-form-urlencoded`: a space is `+` (Entra's captured lookup).
+    #[default]
+    Form,
+    /// RFC 3986 percent-encoding of everything but unreserved characters: a space is `%20`,
+    /// `@` is `%40` (Okta's captured requests).
+    Percent,
 }
 
 /// What a user leaving the app's scope becomes at the target.

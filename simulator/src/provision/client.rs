@@ -4,7 +4,9 @@
 use super::request::ScimRequest;
 use super::transcript::{Exchange, REDACTED, Transcript, is_secret_header};
 use crate::persona::Persona;
+use crate::persona::QueryEncoding;
 use futures::future::BoxFuture;
+use idpsim_scim::uri::encode_component;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,6 +61,7 @@ pub struct ScimClient {
     token: String,
     headers: Vec<(String, String)>,
     content_type: String,
+    query_encoding: QueryEncoding,
     rate_limit: crate::persona::RateLimitPolicy,
     server_error_retries: u32,
     pause: Arc<dyn Pause>,
@@ -137,6 +140,10 @@ impl ScimClient {
             token: token.to_owned(),
             headers,
             content_type: scim.content_type.value.clone(),
+            query_encoding: scim
+                .query_encoding
+                .as_ref()
+                .map_or_else(QueryEncoding::default, |knob| knob.value),
             rate_limit: scim.rate_limit.value.clone(),
             server_error_retries: scim.server_error_retries.value,
             pause,
@@ -212,7 +219,21 @@ impl ScimClient {
             },
         )?;
         if !request.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(request.query.iter());
+            match self.query_encoding {
+                QueryEncoding::Form => {
+                    url.query_pairs_mut().extend_pairs(request.query.iter());
+                }
+                QueryEncoding::Percent => {
+                    let query: Vec<String> = request
+                        .query
+                        .iter()
+                        .map(|(name, value)| {
+                            format!("{}={}", encode_component(name), encode_component(value))
+                        })
+                        .collect();
+                    url.set_query(Some(&query.join("&")));
+                }
+            }
         }
         let method = reqwest::Method::from_bytes(request.method.as_str().as_bytes())
             .unwrap_or(reqwest::Method::GET);
