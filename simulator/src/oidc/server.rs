@@ -643,9 +643,16 @@ async fn token(
     if let Some(nonce) = &grant.nonce {
         claims.insert("nonce".into(), Value::String(nonce.clone()));
     }
-    if grant.with_auth_time {
+    let oidc = &provider.persona.oidc;
+    if grant.with_auth_time || oidc.auth_time.as_ref().is_some_and(|knob| knob.value) {
         // The simulator keeps no IdP session: the user authenticated when the code was issued.
         claims.insert("auth_time".into(), json!(grant.issued.timestamp()));
+    }
+    if let Some(prefix) = &oidc.jti_prefix {
+        claims.insert(
+            "jti".into(),
+            Value::String(format!("{}{}", prefix.value, random_token())),
+        );
     }
     let id_token = match provider.sign(&claims) {
         Ok(token) => token,

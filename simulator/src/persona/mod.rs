@@ -454,4 +454,10 @@ pub struct OidcSettings {
     /// or `{email_domain}` (the domain of the token's `email`).
     #[serde(default)]
     pub static_claims: Option<Knob<BTreeMap<String, serde_json::Value>>>,
+    /// Whether every ID token carries `auth_time`, asked for with `max_age` or not.
+    #[serde(default)]
+    pub auth_time: Option<Knob<bool>>,
+    /// The prefix of a `jti` unique to each ID token, for a provider that sends one.
+    #[serde(default)]
+    pub jti_prefix: Option<Knob<String>>,
 }
