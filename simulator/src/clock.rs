@@ -268,41 +268,51 @@ mod tests {
         );
     }
 
+    /// The status the clock API answers `method path` with, `body` sent as `content_type`.
+    async fn status_of(
+        clock: &Arc<ControlledClock>,
+        (method, path): (&str, &str),
+        content_type: &str,
+        body: &str,
+    ) -> StatusCode {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", content_type)
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap();
+        tower::ServiceExt::oneshot(clock.router(), request)
+            .await
+            .unwrap()
+            .status()
+    }
+
     #[tokio::test]
     async fn the_api_answers_a_move_out_of_range_with_400_and_keeps_serving() {
         let clock = ControlledClock::new();
-        let router = clock.router();
-        let answer = tower::ServiceExt::oneshot(
-            router.clone(),
-            axum::http::Request::post("/clock/advance")
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(r#"{"seconds": 10000000000000}"#))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
-        let shown = tower::ServiceExt::oneshot(
-            router,
-            axum::http::Request::get("/clock")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(shown.status(), StatusCode::OK);
+        let json = "application/json";
+        let far = r#"{"seconds": 10000000000000}"#;
+        let advance = ("POST", "/clock/advance");
+        assert_eq!(
+            status_of(&clock, advance, json, far).await,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status_of(&clock, ("GET", "/clock"), json, "").await,
+            StatusCode::OK
+        );
         assert!(clock.is_wall_time());
         // What a form on another site can send: refused before it moves anything.
-        let cross_site = tower::ServiceExt::oneshot(
-            clock.router(),
-            axum::http::Request::post("/clock/advance")
-                .header("content-type", "text/plain")
-                .body(axum::body::Body::from(r#"{"seconds": 7200}"#))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(cross_site.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let two_hours = r#"{"seconds": 7200}"#;
+        assert_eq!(
+            status_of(&clock, advance, "text/plain", two_hours).await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
         assert!(clock.is_wall_time());
+        assert_eq!(
+            status_of(&clock, advance, json, two_hours).await,
+            StatusCode::OK
+        );
+        assert!(!clock.is_wall_time());
     }
 }

@@ -36,3 +36,24 @@ pub fn fixtures_dir() -> PathBuf {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     crate_dir.parent().unwrap_or(crate_dir).join("fixtures")
 }
+
+/// The bundled persona and directory the unit tests use.
+#[cfg(test)]
+pub(crate) mod bundled {
+    use crate::directory::Directory;
+    use crate::persona::{Persona, PersonaCatalog};
+
+    /// The persona `name` of `fixtures/personas/`.
+    pub(crate) fn persona(name: &str) -> Persona {
+        PersonaCatalog::open(&crate::fixtures_dir().join("personas"))
+            .unwrap()
+            .load(name)
+            .unwrap()
+            .persona
+    }
+
+    /// `fixtures/directories/acme.yaml`.
+    pub(crate) fn acme() -> Directory {
+        Directory::load(&crate::fixtures_dir().join("directories/acme.yaml")).unwrap()
+    }
+}

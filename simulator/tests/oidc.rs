@@ -103,6 +103,11 @@ impl Provider {
             .unwrap()
     }
 
+    /// The endpoint `name` (e.g. `token_endpoint`) of the discovery document.
+    async fn endpoint(&self, name: &str) -> String {
+        self.discovery().await[name].as_str().unwrap().to_owned()
+    }
+
     /// The query parameters of a redirect answer.
     fn redirect_params(response: &reqwest::Response) -> HashMap<String, String> {
         assert!(
@@ -120,10 +125,7 @@ impl Provider {
     }
 
     async fn authorize(&self, client: &str, login_hint: &str) -> reqwest::Response {
-        let endpoint = self.discovery().await["authorization_endpoint"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let endpoint = self.endpoint("authorization_endpoint").await;
         self.http
             .get(endpoint)
             .query(&[
@@ -158,10 +160,7 @@ impl Provider {
         secret: &str,
         verifier: &str,
     ) -> reqwest::Response {
-        let endpoint = self.discovery().await["token_endpoint"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let endpoint = self.endpoint("token_endpoint").await;
         self.http
             .post(endpoint)
             .basic_auth(client, Some(secret))
@@ -200,10 +199,7 @@ impl Provider {
     /// Verifies `id_token` as a relying party does: the JWKS key named by `kid`, RS256 only,
     /// `iss`, `aud`, `exp`, and the nonce.
     async fn verify(&self, id_token: &str, client: &str) -> Map<String, Value> {
-        let jwks_uri = self.discovery().await["jwks_uri"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let jwks_uri = self.endpoint("jwks_uri").await;
         let jwks: Value = self
             .http
             .get(jwks_uri)
@@ -351,10 +347,7 @@ async fn a_code_is_single_use_and_bound_to_its_client_redirect_and_verifier() {
         .as_str()
         .unwrap()
         .to_owned();
-    let userinfo = okta.discovery().await["userinfo_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let userinfo = okta.endpoint("userinfo_endpoint").await;
     let info = |token: String| {
         let request = okta.http.get(&userinfo).bearer_auth(token);
         async move { request.send().await.unwrap().status() }
@@ -367,10 +360,7 @@ async fn a_code_is_single_use_and_bound_to_its_client_redirect_and_verifier() {
 
     // client_secret_post works as well as client_secret_basic.
     let code = okta.code("app-one", login).await;
-    let endpoint = okta.discovery().await["token_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let endpoint = okta.endpoint("token_endpoint").await;
     let posted = okta
         .http
         .post(endpoint)
@@ -391,10 +381,7 @@ async fn a_code_is_single_use_and_bound_to_its_client_redirect_and_verifier() {
 #[tokio::test]
 async fn an_unregistered_redirect_uri_is_never_redirected_to() {
     let generic = start("generic", true).await;
-    let endpoint = generic.discovery().await["authorization_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let endpoint = generic.endpoint("authorization_endpoint").await;
     let response = generic
         .http
         .get(endpoint)
@@ -417,10 +404,7 @@ async fn an_unregistered_redirect_uri_is_never_redirected_to() {
 #[tokio::test]
 async fn pkce_values_have_the_form_rfc_7636_gives_them() {
     let generic = start("generic", true).await;
-    let endpoint = generic.discovery().await["authorization_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let endpoint = generic.endpoint("authorization_endpoint").await;
     let authorize = |challenge: &str, response_type: &str| {
         generic
             .http
@@ -466,10 +450,7 @@ async fn pkce_values_have_the_form_rfc_7636_gives_them() {
 #[tokio::test]
 async fn a_token_request_that_is_no_proper_form_gets_an_rfc_6749_error() {
     let okta = start("okta", true).await;
-    let endpoint = okta.discovery().await["token_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let endpoint = okta.endpoint("token_endpoint").await;
     let send = |request: reqwest::RequestBuilder| async move {
         let response = request
             .basic_auth("app-one", Some("secret-one"))
@@ -518,10 +499,7 @@ async fn sign_in_with_scope(
     login_hint: &str,
     scope: &str,
 ) -> (Map<String, Value>, Value) {
-    let endpoint = provider.discovery().await["authorization_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let endpoint = provider.endpoint("authorization_endpoint").await;
     let response = provider
         .http
         .get(endpoint)
@@ -595,10 +573,7 @@ async fn claims_come_with_the_scopes_that_grant_them() {
 #[tokio::test]
 async fn max_age_puts_the_time_of_the_sign_in_in_the_id_token() {
     let okta = start("okta", false).await;
-    let endpoint = okta.discovery().await["authorization_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let endpoint = okta.endpoint("authorization_endpoint").await;
     let query = |max_age: &'static str| {
         [
             ("response_type", "code".to_owned()),
@@ -657,10 +632,7 @@ async fn max_age_puts_the_time_of_the_sign_in_in_the_id_token() {
 #[tokio::test]
 async fn pkce_is_required() {
     let generic = start("generic", true).await;
-    let endpoint = generic.discovery().await["authorization_endpoint"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let endpoint = generic.endpoint("authorization_endpoint").await;
     let response = generic
         .http
         .get(endpoint)

@@ -1,22 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
+use crate::bundled::{acme, persona};
 use crate::directory::{ALL_BLOCKS, Directory, GenerateOptions, generate};
-use crate::persona::{Persona, PersonaCatalog};
+use crate::persona::Persona;
 use proptest::prelude::*;
 use serde_json::json;
-
-fn persona(name: &str) -> Persona {
-    PersonaCatalog::open(&crate::fixtures_dir().join("personas"))
-        .unwrap()
-        .load(name)
-        .unwrap()
-        .persona
-}
-
-fn acme() -> Directory {
-    Directory::load(&crate::fixtures_dir().join("directories/acme.yaml")).unwrap()
-}
 
 fn map_person(persona: &Persona, directory: &Directory, key: &str) -> MappedValues {
     let block = directory.user(key).unwrap().blocks[&persona.directory_block].attributes();

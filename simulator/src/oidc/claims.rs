@@ -201,21 +201,7 @@ pub fn pairwise_subject(client_id: &str, stable_id: &str, tenant: &str) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directory::Directory;
-    use crate::fixtures_dir;
-    use crate::persona::PersonaCatalog;
-
-    fn persona(name: &str) -> Persona {
-        PersonaCatalog::open(&fixtures_dir().join("personas"))
-            .unwrap()
-            .load(name)
-            .unwrap()
-            .persona
-    }
-
-    fn acme() -> Directory {
-        Directory::load(&fixtures_dir().join("directories/acme.yaml")).unwrap()
-    }
+    use crate::bundled::{acme, persona};
 
     #[test]
     fn entra_has_a_pairwise_sub_the_oid_tid_and_the_upn_as_preferred_username() {

@@ -476,16 +476,7 @@ fn patch_request(path: String, operations: Vec<Value>) -> ScimRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures_dir;
-    use crate::persona::PersonaCatalog;
-
-    fn persona(name: &str) -> Persona {
-        PersonaCatalog::open(&fixtures_dir().join("personas"))
-            .unwrap()
-            .load(name)
-            .unwrap()
-            .persona
-    }
+    use crate::bundled::persona;
 
     fn member(id: &str) -> Member {
         Member {
