@@ -2,7 +2,7 @@
 //! shared by both that tests and scenarios freeze and advance ("when 2 hours pass" never
 //! sleeps), and that `idpsim serve --clock-api` exposes over HTTP for users' own tests.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -168,19 +168,29 @@ fn body_object(headers: &HeaderMap, body: &str) -> Result<Value, (StatusCode, &'
         .ok_or((StatusCode::BAD_REQUEST, "the body must be a JSON object"))
 }
 
+/// The JSON object a clock request carries (see [`body_object`]); a refused body is answered
+/// with its status and `{"error": …}`.
+struct ClockBody(Value);
+
+impl<S: Send + Sync> FromRequest<S> for ClockBody {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = request.headers().clone();
+        let body = String::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        body_object(&headers, &body)
+            .map(ClockBody)
+            .map_err(|(status, error)| (status, Json(json!({ "error": error }))).into_response())
+    }
+}
+
 async fn show(State(clock): State<Arc<ControlledClock>>) -> Json<Value> {
     clock.state()
 }
 
-async fn freeze(
-    State(clock): State<Arc<ControlledClock>>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    let body = match body_object(&headers, &body) {
-        Ok(body) => body,
-        Err((status, error)) => return (status, Json(json!({ "error": error }))).into_response(),
-    };
+async fn freeze(State(clock): State<Arc<ControlledClock>>, ClockBody(body): ClockBody) -> Response {
     let at = match body.get("at") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => match DateTime::parse_from_rfc3339(text) {
@@ -195,13 +205,8 @@ async fn freeze(
 
 async fn advance(
     State(clock): State<Arc<ControlledClock>>,
-    headers: HeaderMap,
-    body: String,
+    ClockBody(body): ClockBody,
 ) -> Response {
-    let body = match body_object(&headers, &body) {
-        Ok(body) => body,
-        Err((status, error)) => return (status, Json(json!({ "error": error }))).into_response(),
-    };
     let Some(seconds) = body.get("seconds").and_then(Value::as_i64) else {
         return bad_request("give `seconds` as an integer, e.g. {\"seconds\": 7200}".into());
     };

@@ -103,6 +103,20 @@ impl Provider {
             .unwrap()
     }
 
+    /// Redeems `code` for `app-one`: the verified ID token's claims and the token response.
+    async fn redeemed_claims(&self, code: &str) -> (Map<String, Value>, Value) {
+        let body: Value = self
+            .redeem(code, "app-one", "secret-one", VERIFIER)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let claims = self
+            .verify(body["id_token"].as_str().unwrap(), "app-one")
+            .await;
+        (claims, body)
+    }
+
     /// The endpoint `name` (e.g. `token_endpoint`) of the discovery document.
     async fn endpoint(&self, name: &str) -> String {
         self.discovery().await[name].as_str().unwrap().to_owned()
@@ -518,15 +532,7 @@ async fn sign_in_with_scope(
         .await
         .unwrap();
     let code = Provider::redirect_params(&response)["code"].clone();
-    let body: Value = provider
-        .redeem(&code, "app-one", "secret-one", VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let claims = provider
-        .verify(body["id_token"].as_str().unwrap(), "app-one")
-        .await;
+    let (claims, body) = provider.redeemed_claims(&code).await;
     (claims, body["scope"].clone())
 }
 
@@ -613,15 +619,7 @@ async fn max_age_puts_the_time_of_the_sign_in_in_the_id_token() {
     let before = chrono::Utc::now().timestamp();
     let signed_in = okta.http.post(login).form(&form).send().await.unwrap();
     let code = Provider::redirect_params(&signed_in)["code"].clone();
-    let body: Value = okta
-        .redeem(&code, "app-one", "secret-one", VERIFIER)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let claims = okta
-        .verify(body["id_token"].as_str().unwrap(), "app-one")
-        .await;
+    let (claims, _) = okta.redeemed_claims(&code).await;
     let auth_time = claims["auth_time"].as_i64().unwrap();
     assert!(
         auth_time >= before && auth_time <= claims["iat"].as_i64().unwrap(),
