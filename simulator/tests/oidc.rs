@@ -139,6 +139,16 @@ impl Provider {
     }
 
     async fn authorize(&self, client: &str, login_hint: &str) -> reqwest::Response {
+        self.authorize_with_scope(client, login_hint, "openid profile email")
+            .await
+    }
+
+    async fn authorize_with_scope(
+        &self,
+        client: &str,
+        login_hint: &str,
+        scope: &str,
+    ) -> reqwest::Response {
         let endpoint = self.endpoint("authorization_endpoint").await;
         self.http
             .get(endpoint)
@@ -146,7 +156,7 @@ impl Provider {
                 ("response_type", "code"),
                 ("client_id", client),
                 ("redirect_uri", REDIRECT),
-                ("scope", "openid profile email"),
+                ("scope", scope),
                 ("state", "st-1"),
                 ("nonce", "n-1"),
                 ("code_challenge", &challenge()),
@@ -513,24 +523,9 @@ async fn sign_in_with_scope(
     login_hint: &str,
     scope: &str,
 ) -> (Map<String, Value>, Value) {
-    let endpoint = provider.endpoint("authorization_endpoint").await;
     let response = provider
-        .http
-        .get(endpoint)
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", "app-one"),
-            ("redirect_uri", REDIRECT),
-            ("scope", scope),
-            ("state", "st-1"),
-            ("nonce", "n-1"),
-            ("code_challenge", &challenge()),
-            ("code_challenge_method", "S256"),
-            ("login_hint", login_hint),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .authorize_with_scope("app-one", login_hint, scope)
+        .await;
     let code = Provider::redirect_params(&response)["code"].clone();
     let (claims, body) = provider.redeemed_claims(&code).await;
     (claims, body["scope"].clone())
