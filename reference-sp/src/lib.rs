@@ -177,30 +177,33 @@ impl RunningSp {
             store.clone(),
             Arc::clone(&webhooks),
         );
+        // No page of the SP may be framed by another site (clickjacking of its sign-in and
+        // password pages): `X-Frame-Options` and, for browsers that read only CSP,
+        // `frame-ancestors`. The JSON APIs (SCIM, admin) are no pages.
+        let pages = sso
+            .clone()
+            .router()
+            .merge(saml.clone().router())
+            .merge(routing::router(routing::SignIn {
+                connections: connections.clone(),
+                break_glass: break_glass.clone(),
+            }))
+            .merge(report::router(sso.clone(), saml.clone(), admin.clone()))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static("DENY"),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("frame-ancestors 'none'"),
+            ));
         let app = http::router(http::AppState::new(
             store.clone(),
             tenants.index(),
             base_url.clone(),
         ))
-        .merge(sso.clone().router())
-        .merge(saml.clone().router())
-        .merge(routing::router(routing::SignIn {
-            connections: connections.clone(),
-            break_glass: break_glass.clone(),
-        }))
-        .merge(admin::router(admin.clone()))
-        .merge(report::router(sso.clone(), saml.clone(), admin))
-        // No page of the SP may be framed by another site (clickjacking of its sign-in and
-        // password pages): `X-Frame-Options` and, for browsers that read only CSP,
-        // `frame-ancestors`.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("frame-ancestors 'none'"),
-        ));
+        .merge(admin::router(admin))
+        .merge(pages);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
