@@ -672,18 +672,7 @@ async fn token(
             .unwrap_or_else(PoisonError::into_inner);
         // Expired tokens are forgotten, and with them what their codes would revoke.
         access_tokens.retain(|_, issued| issued.expires > now);
-        let mut redeemed = provider
-            .redeemed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        redeemed.retain(|_, token| access_tokens.contains_key(token));
-        redeemed.insert(request.code.clone(), access_token.clone());
-    }
-    provider
-        .access_tokens
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(
+        access_tokens.insert(
             access_token.clone(),
             AccessGrant {
                 client_id: client.id.clone(),
@@ -692,6 +681,13 @@ async fn token(
                 expires,
             },
         );
+        let mut redeemed = provider
+            .redeemed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        redeemed.retain(|_, token| access_tokens.contains_key(token));
+        redeemed.insert(request.code.clone(), access_token.clone());
+    }
     no_store(
         Json(json!({
             "access_token": access_token,
