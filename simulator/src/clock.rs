@@ -78,16 +78,15 @@ impl ControlledClock {
     /// it was, when the time it would show falls outside the years 1 to 9999.
     pub fn advance(&self, by: Duration) -> Result<(), ClockOutOfRange> {
         let mut setting = self.setting();
-        let shown = setting
-            .frozen_at
-            .unwrap_or_else(|| Utc::now() + setting.offset);
+        let wall = Utc::now();
+        let shown = setting.frozen_at.unwrap_or(wall + setting.offset);
         let moved = shown
             .checked_add_signed(by)
             .filter(|moved| (1..=9999).contains(&moved.year()))
             .ok_or(ClockOutOfRange)?;
         match &mut setting.frozen_at {
             Some(at) => *at = moved,
-            None => setting.offset = moved - Utc::now(),
+            None => setting.offset = moved - wall,
         }
         Ok(())
     }

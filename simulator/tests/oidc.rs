@@ -117,6 +117,17 @@ impl Provider {
         (claims, body)
     }
 
+    /// The userinfo endpoint's answer to a request with the `Authorization` header given.
+    async fn userinfo(&self, authorization: &str) -> reqwest::Response {
+        let endpoint = self.endpoint("userinfo_endpoint").await;
+        self.http
+            .get(endpoint)
+            .header("authorization", authorization)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The endpoint `name` (e.g. `token_endpoint`) of the discovery document.
     async fn endpoint(&self, name: &str) -> String {
         self.discovery().await[name].as_str().unwrap().to_owned()
@@ -282,37 +293,22 @@ async fn entra_signs_in_with_a_pairwise_sub_that_is_stable_per_client() {
     assert_eq!(first["tid"], TENANT);
     assert_eq!(first["preferred_username"], upn);
 
-    let userinfo = discovery["userinfo_endpoint"].as_str().unwrap();
     let info: Value = entra
-        .http
-        .get(userinfo)
-        .bearer_auth(&access_token)
-        .send()
+        .userinfo(&format!("Bearer {access_token}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(info["sub"], first["sub"]);
     // The scheme's name is case-insensitive (RFC 7235 §2.1).
     let lower_case: Value = entra
-        .http
-        .get(userinfo)
-        .header("authorization", format!("bearer {access_token}"))
-        .send()
+        .userinfo(&format!("bearer {access_token}"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(lower_case["sub"], first["sub"]);
-    let refused = entra
-        .http
-        .get(userinfo)
-        .bearer_auth("not-a-token")
-        .send()
-        .await
-        .unwrap();
+    let refused = entra.userinfo("Bearer not-a-token").await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert!(
         refused.headers()["www-authenticate"]
@@ -371,16 +367,15 @@ async fn a_code_is_single_use_and_bound_to_its_client_redirect_and_verifier() {
         .as_str()
         .unwrap()
         .to_owned();
-    let userinfo = okta.endpoint("userinfo_endpoint").await;
-    let info = |token: String| {
-        let request = okta.http.get(&userinfo).bearer_auth(token);
-        async move { request.send().await.unwrap().status() }
-    };
-    assert_eq!(info(access_token.clone()).await, StatusCode::OK);
+    let bearer = format!("Bearer {access_token}");
+    assert_eq!(okta.userinfo(&bearer).await.status(), StatusCode::OK);
     let replay = okta.redeem(&code, "app-one", "secret-one", VERIFIER).await;
     assert_eq!(error_of(replay.json().await.unwrap()), "invalid_grant");
     // A replayed code revokes the token issued for it (RFC 6749 §4.1.2).
-    assert_eq!(info(access_token).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        okta.userinfo(&bearer).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // client_secret_post works as well as client_secret_basic.
     let code = okta.code("app-one", login).await;

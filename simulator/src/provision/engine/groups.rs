@@ -10,6 +10,7 @@ impl ProvisioningCycle<'_> {
         state: &mut ProvisioningState,
         report: &mut CycleReport,
         progress: &dyn Progress,
+        assigned: &BTreeSet<&str>,
     ) -> u64 {
         let scim = &self.persona.scim;
         let block = self.persona.directory_block.as_str();
@@ -25,18 +26,11 @@ impl ProvisioningCycle<'_> {
                     .map(|attributes| (group, attributes))
             })
             .collect();
-        // Only members assigned to the app are sent: Entra provisions a group without a member
-        // out of scope (personas.md §1.1 "Groups" [S6]), Okta sends "only users that are both
-        // assigned to the app and members of the pushed group" (§2.1 [S8b]). A member who
-        // leaves the app's scope therefore leaves the pushed groups, whatever became of the
-        // user at the target (Okta deactivates and keeps it).
-        let assigned: BTreeSet<&str> = self
-            .directory
-            .users
-            .iter()
-            .filter(|user| user.blocks.contains_key(block))
-            .map(|user| user.key.as_str())
-            .collect();
+        // Only members assigned to the app (`assigned`) are sent: Entra provisions a group
+        // without a member out of scope (personas.md §1.1 "Groups" [S6]), Okta sends "only
+        // users that are both assigned to the app and members of the pushed group" (§2.1
+        // [S8b]). A member who leaves the app's scope therefore leaves the pushed groups,
+        // whatever became of the user at the target (Okta deactivates and keeps it).
         progress.phase("groups", groups.len() as u64);
         let mut in_scope = BTreeSet::new();
         for (group, attributes) in groups {

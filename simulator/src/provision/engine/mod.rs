@@ -343,7 +343,9 @@ impl<'a> ProvisioningCycle<'a> {
         }
 
         if scim.pushes_groups.value {
-            operations += self.sync_groups(state, &mut report, progress).await;
+            operations += self
+                .sync_groups(state, &mut report, progress, &in_scope)
+                .await;
         }
 
         state.operations += operations;
