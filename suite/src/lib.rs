@@ -14,6 +14,7 @@
 //! - [`serve`]: `idpsim serve`, every persona's OIDC provider and the reference SP.
 //! - [`certify`]: picks the target, runs the features with cucumber, writes the terminal
 //!   summary, JUnit XML and Cucumber JSON, and returns an [`certify::Outcome`].
+//! - [`interrupt`]: a Ctrl-C listener in place before a command prints its URLs.
 //! - [`world`]: the one cucumber World, [`world::ScimWorld`]: HTTP client, target, last
 //!   response, remembered values, created resources (deleted after each scenario).
 //! - [`steps`]: step definitions, one module per concept (discovery, resources, users,
@@ -24,6 +25,7 @@
 
 pub mod certify;
 pub mod cli;
+pub mod interrupt;
 pub mod json_match;
 pub mod personas;
 pub mod provision;

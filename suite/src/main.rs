@@ -7,7 +7,10 @@ use clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
 use idpsim_reference_sp::{DatabaseLocation, RunningSp, SpConfig};
 use idpsim_simulator::persona::PersonaCatalog;
 use idpsim_suite::certify::{self, Outcome};
-use idpsim_suite::cli::{Cli, Command, DirectoryAction, PersonasAction, PersonasArgs, SpArgs};
+use idpsim_suite::cli::{
+    Cli, Command, DirectoryAction, PersonasAction, PersonasArgs, ServeArgs, SpArgs,
+};
+use idpsim_suite::interrupt::CtrlC;
 use idpsim_suite::provision::{self, UsageError};
 use idpsim_suite::{personas, serve};
 use std::io::IsTerminal as _;
@@ -75,31 +78,12 @@ async fn main() -> ExitCode {
             }
         },
         Command::Provision(args) => finish(provision::run_provision(&args).await),
-        Command::Serve(args) => match serve::start(&args).await {
-            Ok(served) => {
-                print!("{}", serve::table(&served.urls));
-                if !args.strict_sp {
-                    println!(
-                        "\nSAML: lenient about SPs (the default): an AuthnRequest from any SP gets \
-                         its assertion at the ACS it names. --strict-sp answers registered SPs only."
-                    );
-                }
-                println!("Press Ctrl-C to stop.");
-                let stop = tokio::signal::ctrl_c().await;
-                served.idp_server.abort();
-                stop_within_grace(served.sp.shutdown()).await;
-                match stop {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(error) => {
-                        eprintln!("error: cannot listen for Ctrl-C: {error}");
-                        ExitCode::from(2)
-                    }
-                }
-            }
+        Command::Serve(args) => match CtrlC::listen() {
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: cannot listen for Ctrl-C: {error}");
                 ExitCode::from(2)
             }
+            Ok(ctrl_c) => run_serve(&args, ctrl_c).await,
         },
         Command::Sp(args) => match serve(args).await {
             Ok(()) => ExitCode::SUCCESS,
@@ -167,6 +151,29 @@ fn causes(error: &anyhow::Error) -> String {
     line
 }
 
+/// Runs `idpsim serve` until Ctrl-C, then stops the IdPs and shuts the SP down cleanly.
+async fn run_serve(args: &ServeArgs, mut ctrl_c: CtrlC) -> ExitCode {
+    let served = match serve::start(args).await {
+        Ok(served) => served,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", serve::table(&served.urls));
+    if !args.strict_sp {
+        println!(
+            "\nSAML: lenient about SPs (the default): an AuthnRequest from any SP gets its \
+             assertion at the ACS it names. --strict-sp answers registered SPs only."
+        );
+    }
+    println!("Press Ctrl-C to stop.");
+    ctrl_c.pressed().await;
+    served.idp_server.abort();
+    stop_within_grace(served.sp.shutdown(), &mut ctrl_c).await;
+    ExitCode::SUCCESS
+}
+
 /// Serves the reference SP until Ctrl-C, then shuts it down cleanly.
 async fn serve(args: SpArgs) -> anyhow::Result<()> {
     // SQLite says "unable to open database file" for both; say which.
@@ -188,6 +195,7 @@ async fn serve(args: SpArgs) -> anyhow::Result<()> {
             folder.display()
         );
     }
+    let mut ctrl_c = CtrlC::listen().context("cannot listen for Ctrl-C")?;
     let sp = RunningSp::start(SpConfig {
         listen: args.listen,
         database: DatabaseLocation::File(args.database.clone()),
@@ -204,9 +212,9 @@ async fn serve(args: SpArgs) -> anyhow::Result<()> {
     );
     println!("Database: {}", args.database.display());
     println!("Press Ctrl-C to stop.");
-    let stop = tokio::signal::ctrl_c().await;
-    stop_within_grace(sp.shutdown()).await;
-    stop.context("cannot listen for Ctrl-C")
+    ctrl_c.pressed().await;
+    stop_within_grace(sp.shutdown(), &mut ctrl_c).await;
+    Ok(())
 }
 
 /// How long requests in flight at Ctrl-C may take to finish, e.g. a client that sent half a
@@ -216,7 +224,7 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 /// Runs a clean shutdown, but gives up on it after [`SHUTDOWN_GRACE`] or at a second Ctrl-C:
 /// the requests still in flight then get no answer. Nothing answered is lost: every write is
 /// on disk before its answer is sent, and SQLite rolls back a commit the exit interrupts.
-async fn stop_within_grace(shutdown: impl std::future::Future<Output = ()>) {
+async fn stop_within_grace(shutdown: impl std::future::Future<Output = ()>, ctrl_c: &mut CtrlC) {
     tokio::select! {
         () = shutdown => {}
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
@@ -225,7 +233,7 @@ async fn stop_within_grace(shutdown: impl std::future::Future<Output = ()>) {
                 SHUTDOWN_GRACE.as_secs()
             );
         }
-        _ = tokio::signal::ctrl_c() => {
+        () = ctrl_c.pressed() => {
             eprintln!("warning: stopped at once; requests in flight got no answer");
         }
     }
