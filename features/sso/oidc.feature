@@ -42,14 +42,15 @@ Feature: Signing in to the reference SP through each persona's OpenID Connect pr
 
   @must @google
   Scenario: Google's sub is the numeric account id, with the hosted domain
-    Google's ID token `sub` is the numeric account id, `hd` the Workspace domain and
-    `email_verified` true (personas.md §4.3, §6.3).
+    Google's ID token `sub` is the numeric account id, `hd` the Workspace domain,
+    `email_verified` true and `name` the full name (personas.md §4.3, §6.3).
     Given the "google" OpenID Connect provider with the directory "acme"
     When the user "adele" signs in to the reference SP
     Then the sign-in succeeds
     And the ID token's "sub" is the user's IdP attribute "id"
     And the ID token's "hd" is "acme.test"
     And the ID token's "email_verified" is "true"
+    And the ID token's "name" is "Adele Vance"
 
   @must @jumpcloud
   Scenario: JumpCloud signs a user in with the username as preferred_username

@@ -228,7 +228,7 @@ mod tests {
     }
 
     #[test]
-    fn okta_and_google_use_their_user_ids_and_google_adds_hd() {
+    fn okta_and_google_use_their_user_ids_and_google_adds_hd_and_the_full_name() {
         let directory = acme();
         let catherine = directory.user("catherine").unwrap();
         let okta = user_claims(&persona("okta"), catherine, "app", "t").unwrap();
@@ -237,6 +237,8 @@ mod tests {
         assert_eq!(google["sub"], "168076971176262840770");
         assert_eq!(google["hd"], "acme.test");
         assert_eq!(google["email_verified"], true);
+        assert_eq!(google["name"], "Catherine Hale");
+        assert_eq!(google["given_name"], "Catherine");
     }
 
     #[test]
