@@ -72,6 +72,7 @@ impl Run {
             now,
             seed: 1,
             test_object_stem: None,
+            test_user_email: None,
         };
         let report = ProvisioningCycle::new(&self.persona, directory, &client, options)
             .run(&mut self.state, &NoProgress)
@@ -494,6 +495,7 @@ async fn google_pushes_no_scim() {
         now: start(),
         seed: 1,
         test_object_stem: None,
+        test_user_email: None,
     };
     let error = ProvisioningCycle::new(&google, &acme(), &client, options)
         .run(&mut state, &NoProgress)

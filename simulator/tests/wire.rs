@@ -263,6 +263,8 @@ struct Target {
     persona: Persona,
     state: ProvisioningState,
     pause: SimulatedPause,
+    /// The admin-given email of a test connection's user (`CycleOptions::test_user_email`).
+    test_user_email: Option<String>,
 }
 
 /// What one cycle did and sent.
@@ -287,6 +289,7 @@ impl Target {
             persona: persona(name),
             state,
             pause: SimulatedPause::default(),
+            test_user_email: None,
         }
     }
 
@@ -320,6 +323,7 @@ impl Target {
             now: now(),
             seed: 7,
             test_object_stem: None,
+            test_user_email: self.test_user_email.clone(),
         };
         let result = ProvisioningCycle::new(&self.persona, directory, &client, options)
             .run(&mut self.state, &NoProgress)
@@ -750,6 +754,26 @@ async fn jumpcloud_tests_the_connection_with_a_created_and_deleted_user_and_grou
         Cycle::body_of(run.second.sent(&format!("PATCH /Users/{raj}"))[0])
             .contains(r#""op":"replace","path":"active","value":false"#)
     );
+}
+
+#[tokio::test]
+async fn jumpcloud_names_its_test_user_with_the_email_the_admin_gave() {
+    let mut target = Target::start("jumpcloud").await;
+    let default = target.cycle(&small_acme()).await;
+    let body: Value = serde_json::from_str(Cycle::body_of(default.sent("POST /Users")[0])).unwrap();
+    let generated = body["userName"].as_str().unwrap();
+    assert!(
+        generated.starts_with("idpsim.test.") && generated.ends_with("@example.test"),
+        "{generated}"
+    );
+
+    let mut target = Target::start("jumpcloud").await;
+    target.test_user_email = Some("qa@app.example".into());
+    let cycle = target.cycle(&small_acme()).await;
+    let body: Value = serde_json::from_str(Cycle::body_of(cycle.sent("POST /Users")[0])).unwrap();
+    assert_eq!(body["userName"], "qa@app.example");
+    assert_eq!(body["emails"][0]["value"], "qa@app.example");
+    assert_eq!(cycle.sent("DELETE /Users/").len(), 1, "then deleted");
 }
 
 #[tokio::test]
@@ -1188,6 +1212,7 @@ async fn an_unreachable_target_fails_the_cycle_at_the_test_connection() {
         now: now(),
         seed: 7,
         test_object_stem: None,
+        test_user_email: None,
     };
     let error = ProvisioningCycle::new(&entra, &small_acme(), &client, options)
         .run(&mut state, &NoProgress)

@@ -174,6 +174,11 @@ pub struct ProvisionArgs {
     /// Write every exchange of the cycle to this HAR 1.2 file.
     #[arg(long, value_name = "FILE")]
     pub har: Option<PathBuf>,
+    /// The test user's email, for personas whose test connection creates a user (JumpCloud
+    /// asks the admin for one so that apps checking email domains accept it): the test
+    /// user's userName and work email [default: idpsim.test.<random>@example.test].
+    #[arg(long, value_name = "EMAIL", value_parser = email_address)]
+    pub test_email: Option<String>,
     /// Folder of persona files [default: the workspace's fixtures/personas].
     #[arg(long, value_name = "DIR")]
     pub personas_dir: Option<PathBuf>,
@@ -321,6 +326,25 @@ fn non_empty(text: &str) -> Result<String, String> {
     }
 }
 
+/// An email address as a person types it: one `@` between a non-empty local part and a
+/// domain with a dot, no spaces.
+fn email_address(text: &str) -> Result<String, String> {
+    let well_formed = text.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    }) && !text.chars().any(char::is_whitespace);
+    if well_formed {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "`{text}` is not an email address such as qa@app.example"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,6 +446,41 @@ mod tests {
         let err = parse(&["certify", "--target", "https://app.example/scim/v2"]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn provision_takes_a_test_email_only_in_the_shape_of_an_address() {
+        let provision = |email: &str| {
+            parse(&[
+                "provision",
+                "--persona",
+                "jumpcloud",
+                "--directory",
+                "acme.yaml",
+                "--target",
+                "http://127.0.0.1:1/scim/v2",
+                "--token",
+                "t",
+                "--test-email",
+                email,
+            ])
+        };
+        let Command::Provision(args) = provision("qa@app.example").unwrap().command else {
+            panic!("expected provision");
+        };
+        assert_eq!(args.test_email.as_deref(), Some("qa@app.example"));
+        for bad in [
+            "",
+            "qa",
+            "@app.example",
+            "qa@app",
+            "qa@app.example.",
+            "q a@app.example",
+            "a@b@c.d",
+        ] {
+            let error = provision(bad).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::ValueValidation, "{bad:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::cli::{GenerateArgs, ProvisionArgs};
 use crate::personas::default_personas_dir;
 use idpsim_simulator::directory::{ALL_BLOCKS, Directory, GenerateOptions, generate};
-use idpsim_simulator::persona::PersonaCatalog;
+use idpsim_simulator::persona::{PersonaCatalog, TestConnection};
 use idpsim_simulator::provision::{
     CycleError, CycleOptions, CycleReport, Progress, ProvisioningCycle, ProvisioningState,
     ScimClient, SleepingPause, Transcript,
@@ -80,6 +80,14 @@ pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
                 .unwrap_or(&persona.scim.pushes.source)
         )));
     }
+    if args.test_email.is_some()
+        && persona.scim.test_connection.value != TestConnection::CreateAndDelete
+    {
+        return Err(UsageError(format!(
+            "--test-email: {}'s test connection creates no user",
+            persona.display_name
+        )));
+    }
     let directory = Directory::load(&args.directory).map_err(|error| usage(&error))?;
     let state_path = args
         .state
@@ -101,6 +109,7 @@ pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
         now: chrono::Utc::now(),
         seed: rand::random(),
         test_object_stem: None,
+        test_user_email: args.test_email.clone(),
     };
     let progress = TerminalProgress::new();
     let outcome = ProvisioningCycle::new(&persona, &directory, &client, options)

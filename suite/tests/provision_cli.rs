@@ -119,6 +119,14 @@ async fn bad_input_is_one_line_and_exit_code_2() {
             .to_vec(),
             "missing.yaml",
         ),
+        (
+            [
+                provision("entra", sp.base_url(), "cli-token"),
+                vec!["--test-email".into(), "qa@app.example".into()],
+            ]
+            .concat(),
+            "--test-email: Microsoft Entra ID's test connection creates no user",
+        ),
     ];
     for (arguments, expected) in cases {
         let output = idpsim(arguments.clone(), work.path()).await;

@@ -567,6 +567,7 @@ async fn start(
         now: parse_time(START)?,
         seed: seed_of(world.unique()),
         test_object_stem: Some(world.unique().to_owned()),
+        test_user_email: None,
     };
     world.start_provisioning(Provisioning {
         persona,

@@ -41,6 +41,11 @@ pub struct CycleOptions {
     /// unique name, so that a run interrupted between the create and the delete leaves
     /// nothing its cleanup cannot find.
     pub test_object_stem: Option<String>,
+    /// The test user's email, for a persona whose test connection creates a user: JumpCloud
+    /// asks the admin for it, so that a target that checks email domains accepts the user
+    /// (personas.md §3.1 "Setup and test connection"). It is then the user's `userName` and
+    /// work email; `None` for `<stem>.test.<random>@example.test`.
+    pub test_user_email: Option<String>,
 }
 
 /// What a cycle did.
@@ -445,7 +450,11 @@ impl<'a> ProvisioningCycle<'a> {
     async fn test_with_objects(&self, random: &mut ChaCha8Rng) -> Result<u64, CycleError> {
         let suffix: u32 = random.random();
         let stem = self.options.test_object_stem.as_deref().unwrap_or("idpsim");
-        let user_name = format!("{stem}.test.{suffix:08x}@example.test");
+        let user_name = self
+            .options
+            .test_user_email
+            .clone()
+            .unwrap_or_else(|| format!("{stem}.test.{suffix:08x}@example.test"));
         let user = serde_json::json!({
             "schemas": self.persona.scim.create_schemas.value,
             "userName": user_name,
