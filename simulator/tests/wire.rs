@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wiremock::matchers::{any, method, path, path_regex};
+use wiremock::matchers::{any, method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// The SCIM base path below the mock server's address.
@@ -774,6 +774,51 @@ async fn jumpcloud_names_its_test_user_with_the_email_the_admin_gave() {
     assert_eq!(body["userName"], "qa@app.example");
     assert_eq!(body["emails"][0]["value"], "qa@app.example");
     assert_eq!(cycle.sent("DELETE /Users/").len(), 1, "then deleted");
+}
+
+#[tokio::test]
+async fn okta_asks_for_gzip_and_reads_an_answer_in_gzip() {
+    use std::io::Write as _;
+    let mut target = Target::start("okta").await;
+    let page = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 0,
+        "startIndex": 1,
+        "itemsPerPage": 0,
+        "Resources": []
+    });
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(page.to_string().as_bytes()).unwrap();
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE_PATH}/Users")))
+        .and(query_param("count", "2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Content-Encoding", "gzip")
+                .set_body_raw(encoder.finish().unwrap(), "application/scim+json"),
+        )
+        .with_priority(1)
+        .mount(&target.server)
+        .await;
+    let cycle = target.cycle(&small_acme()).await;
+    let test_connection = &cycle.exchanges[0];
+    assert!(test_connection.url.ends_with("/Users?startIndex=1&count=2"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&test_connection.response_body).unwrap(),
+        page,
+        "the transcript holds the decoded answer"
+    );
+    assert!(
+        cycle.report.created > 0,
+        "the cycle went on past the test connection"
+    );
+    for request in target.received().await {
+        assert_eq!(
+            wire_header(&request, "accept-encoding"),
+            Some("gzip,deflate")
+        );
+        assert_eq!(wire_header(&request, "connection"), Some("Keep-Alive"));
+    }
 }
 
 #[tokio::test]

@@ -98,7 +98,7 @@ impl ScimResponse {
     }
 }
 
-/// No answer came.
+/// No answer came, or none that could be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{method} {url}: {message}")]
 pub struct Unreachable {
@@ -106,7 +106,7 @@ pub struct Unreachable {
     pub method: String,
     /// The URL.
     pub url: String,
-    /// What failed (connection refused, timeout, TLS).
+    /// What failed (connection refused, timeout, TLS, a body that cannot be decoded).
     pub message: String,
 }
 
@@ -265,10 +265,19 @@ impl ScimClient {
                     )
                 })
                 .collect();
-            let text = response.text().await?;
-            Ok::<_, reqwest::Error>((status, response_headers, text))
+            let body = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, response_headers, body))
         }
-        .await;
+        .await
+        .map_err(|error| describe(&error))
+        .and_then(|(status, response_headers, body)| {
+            let encoding = response_headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-encoding"))
+                .map(|(_, value)| value.as_str());
+            let text = decode_body(encoding, &body)?;
+            Ok((status, response_headers, text))
+        });
         let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
         let redacted: Vec<(String, String)> = headers
             .into_iter()
@@ -307,8 +316,7 @@ impl ScimClient {
                 }
                 Ok((status, retry_after, text))
             }
-            Err(error) => {
-                let message = describe(&error);
+            Err(message) => {
                 if let Some(transcript) = &self.transcript {
                     exchange.error = Some(message.clone());
                     transcript.record(exchange);
@@ -323,6 +331,46 @@ impl ScimClient {
     }
 }
 
+/// The most a compressed answer may inflate to; a SCIM page is far smaller, and more is
+/// refused rather than held in memory.
+const MAX_DECODED_BODY: u64 = 32 * 1024 * 1024;
+
+/// An answer's body as text, decoded as its `Content-Encoding` says: gzip or deflate, which
+/// a persona may ask for (Okta's `Accept-Encoding: gzip,deflate`, personas.md §2.1).
+fn decode_body(content_encoding: Option<&str>, body: &[u8]) -> Result<String, String> {
+    let encoding = content_encoding.map(|value| value.trim().to_ascii_lowercase());
+    let decoded = match encoding.as_deref() {
+        None | Some("" | "identity") => return Ok(String::from_utf8_lossy(body).into_owned()),
+        Some("gzip" | "x-gzip") => inflate("gzip", flate2::read::MultiGzDecoder::new(body))?,
+        // HTTP's deflate is the zlib format (RFC 9110 §8.4.1.2); some servers send it raw.
+        Some("deflate") => inflate("deflate", flate2::read::ZlibDecoder::new(body))
+            .or_else(|_| inflate("deflate", flate2::read::DeflateDecoder::new(body)))?,
+        Some(other) => {
+            return Err(format!(
+                "the answer's body is encoded as `{other}`, which was not asked for"
+            ));
+        }
+    };
+    Ok(String::from_utf8_lossy(&decoded).into_owned())
+}
+
+/// Everything `reader` inflates to, at most [`MAX_DECODED_BODY`] bytes.
+fn inflate(encoding: &str, reader: impl std::io::Read) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let mut decoded = Vec::new();
+    reader
+        .take(MAX_DECODED_BODY + 1)
+        .read_to_end(&mut decoded)
+        .map_err(|error| format!("the answer's {encoding} body cannot be decoded: {error}"))?;
+    if decoded.len() as u64 > MAX_DECODED_BODY {
+        return Err(format!(
+            "the answer's {encoding} body inflates to over {} MiB",
+            MAX_DECODED_BODY / (1024 * 1024)
+        ));
+    }
+    Ok(decoded)
+}
+
 fn describe(error: &reqwest::Error) -> String {
     let mut message = error.to_string();
     let mut source = std::error::Error::source(error);
@@ -332,4 +380,63 @@ fn describe(error: &reqwest::Error) -> String {
         source = inner.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"{"totalResults":0,"Resources":[]}"#;
+
+    fn compressed<W: std::io::Write>(mut encoder: W, text: &[u8]) -> W {
+        encoder.write_all(text).unwrap();
+        encoder
+    }
+
+    fn gzip(text: &[u8]) -> Vec<u8> {
+        let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        compressed(encoder, text).finish().unwrap()
+    }
+
+    #[test]
+    fn bodies_are_decoded_as_their_content_encoding_says() {
+        assert_eq!(decode_body(None, PAGE.as_bytes()).unwrap(), PAGE);
+        assert_eq!(
+            decode_body(Some("identity"), PAGE.as_bytes()).unwrap(),
+            PAGE
+        );
+        assert_eq!(
+            decode_body(Some("gzip"), &gzip(PAGE.as_bytes())).unwrap(),
+            PAGE
+        );
+        assert_eq!(
+            decode_body(Some(" GZIP "), &gzip(PAGE.as_bytes())).unwrap(),
+            PAGE
+        );
+        let zlib = compressed(
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast()),
+            PAGE.as_bytes(),
+        )
+        .finish()
+        .unwrap();
+        assert_eq!(decode_body(Some("deflate"), &zlib).unwrap(), PAGE);
+        let raw = compressed(
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast()),
+            PAGE.as_bytes(),
+        )
+        .finish()
+        .unwrap();
+        assert_eq!(decode_body(Some("deflate"), &raw).unwrap(), PAGE);
+    }
+
+    #[test]
+    fn bodies_that_cannot_be_decoded_are_refused_with_the_reason() {
+        let error = decode_body(Some("gzip"), PAGE.as_bytes()).unwrap_err();
+        assert!(error.contains("gzip body cannot be decoded"), "{error}");
+        let error = decode_body(Some("br"), PAGE.as_bytes()).unwrap_err();
+        assert!(error.contains("`br`, which was not asked for"), "{error}");
+        let bomb = gzip(&vec![b' '; MAX_DECODED_BODY as usize + 1]);
+        let error = decode_body(Some("gzip"), &bomb).unwrap_err();
+        assert!(error.contains("inflates to over 32 MiB"), "{error}");
+    }
 }
