@@ -1282,3 +1282,29 @@ async fn an_unreachable_target_fails_the_cycle_at_the_test_connection() {
     assert_eq!(exchanges[0].status, None);
     assert!(exchanges[0].error.is_some());
 }
+
+#[tokio::test]
+async fn an_answer_over_32_mib_is_refused_not_held() {
+    let mut target = Target::start("entra").await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE_PATH}/Users")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(vec![b' '; 32 * 1024 * 1024 + 1], "application/scim+json"),
+        )
+        .with_priority(1)
+        .mount(&target.server)
+        .await;
+    let (result, transcript) = target.run(&small_acme(), 1).await;
+    match result {
+        Err(CycleError::Unreachable(unreachable)) => {
+            assert!(
+                unreachable.message.contains("body is over 32 MiB"),
+                "{unreachable:?}"
+            );
+        }
+        other => panic!("expected the test connection to fail, got {other:?}"),
+    }
+    assert!(!target.state.connection_tested);
+    assert_eq!(transcript.exchanges()[0].status, None);
+}

@@ -253,7 +253,7 @@ impl ScimClient {
         let started = chrono::Utc::now();
         let clock = Instant::now();
         let outcome = async {
-            let response = builder.send().await?;
+            let response = builder.send().await.map_err(|error| describe(&error))?;
             let status = response.status().as_u16();
             let response_headers: Vec<(String, String)> = response
                 .headers()
@@ -265,11 +265,20 @@ impl ScimClient {
                     )
                 })
                 .collect();
-            let body = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, response_headers, body))
+            let mut response = response;
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|error| describe(&error))? {
+                if (body.len() + chunk.len()) as u64 > MAX_BODY {
+                    return Err(format!(
+                        "the answer's body is over {} MiB",
+                        MAX_BODY / (1024 * 1024)
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((status, response_headers, body))
         }
         .await
-        .map_err(|error| describe(&error))
         .and_then(|(status, response_headers, body)| {
             let encoding = response_headers
                 .iter()
@@ -331,9 +340,9 @@ impl ScimClient {
     }
 }
 
-/// The most a compressed answer may inflate to; a SCIM page is far smaller, and more is
-/// refused rather than held in memory.
-const MAX_DECODED_BODY: u64 = 32 * 1024 * 1024;
+/// The most an answer's body may hold, as received and once inflated; a SCIM page is far
+/// smaller, and more is refused rather than held in memory.
+const MAX_BODY: u64 = 32 * 1024 * 1024;
 
 /// An answer's body as text, decoded as its `Content-Encoding` says: gzip or deflate, which
 /// a persona may ask for (Okta's `Accept-Encoding: gzip,deflate`, personas.md §2.1).
@@ -354,18 +363,18 @@ fn decode_body(content_encoding: Option<&str>, body: &[u8]) -> Result<String, St
     Ok(String::from_utf8_lossy(&decoded).into_owned())
 }
 
-/// Everything `reader` inflates to, at most [`MAX_DECODED_BODY`] bytes.
+/// Everything `reader` inflates to, at most [`MAX_BODY`] bytes.
 fn inflate(encoding: &str, reader: impl std::io::Read) -> Result<Vec<u8>, String> {
     use std::io::Read as _;
     let mut decoded = Vec::new();
     reader
-        .take(MAX_DECODED_BODY + 1)
+        .take(MAX_BODY + 1)
         .read_to_end(&mut decoded)
         .map_err(|error| format!("the answer's {encoding} body cannot be decoded: {error}"))?;
-    if decoded.len() as u64 > MAX_DECODED_BODY {
+    if decoded.len() as u64 > MAX_BODY {
         return Err(format!(
             "the answer's {encoding} body inflates to over {} MiB",
-            MAX_DECODED_BODY / (1024 * 1024)
+            MAX_BODY / (1024 * 1024)
         ));
     }
     Ok(decoded)
@@ -435,7 +444,7 @@ mod tests {
         assert!(error.contains("gzip body cannot be decoded"), "{error}");
         let error = decode_body(Some("br"), PAGE.as_bytes()).unwrap_err();
         assert!(error.contains("`br`, which was not asked for"), "{error}");
-        let bomb = gzip(&vec![b' '; MAX_DECODED_BODY as usize + 1]);
+        let bomb = gzip(&vec![b' '; MAX_BODY as usize + 1]);
         let error = decode_body(Some("gzip"), &bomb).unwrap_err();
         assert!(error.contains("inflates to over 32 MiB"), "{error}");
     }
