@@ -18,6 +18,17 @@ Feature: Okta provisions the acme directory
     And the target holds every provisioned group with its members
     And the user "debra" was not provisioned
 
+  @should @serial
+  Scenario: Okta's import reads every user and group, 100 at a time
+    Okta imports what the app holds with `GET /Users?startIndex=1&count=100`, then `startIndex=101`, … while
+    `totalResults` (an integer) says there are more, the same for `/Groups`, and skips inactive users; a
+    wrong `totalResults` or a page over `count` loses or repeats users (personas.md §2.1 "Import and
+    pagination"). It runs alone, so that no other scenario's users shift the pages of a shared target.
+    Given the "okta" persona with the directory "acme"
+    And the IdP has run a provisioning cycle
+    When the IdP imports the target's users and groups
+    Then the import read every active user and group the IdP pushed, without paging problems
+
   @must
   Scenario: a second cycle with nothing changed sends nothing
     Okta pushes only what changes in Okta; a request in an unchanged cycle means the first cycle's answers (an

@@ -549,3 +549,80 @@ async fn a_directory_mapping_overrides_the_persona_default() {
         json!(entra["givenName"].as_str().unwrap().to_lowercase())
     );
 }
+
+#[tokio::test]
+async fn okta_imports_every_user_page_by_page_and_skips_the_inactive() {
+    let mut run = Run::new("okta").await;
+    let directory =
+        idpsim_simulator::directory::generate(&idpsim_simulator::directory::GenerateOptions {
+            users: 230,
+            groups: 2,
+            seed: 5,
+            blocks: vec!["okta".into()],
+        });
+    run.cycle(&directory, start()).await;
+    let inactive = run.state.users.values().next().unwrap().id.clone();
+    let deactivate = reqwest::Client::new()
+        .patch(format!("{}/Users/{inactive}", run.sp.base_url()))
+        .bearer_auth(run.sp.default_token())
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": false}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deactivate.status(), 200);
+
+    let client = ScimClient::new(
+        &run.persona,
+        run.sp.base_url(),
+        run.sp.default_token(),
+        Arc::new(SimulatedPause::default()),
+        None,
+    )
+    .unwrap();
+    let report = idpsim_simulator::provision::import(&run.persona, &client)
+        .await
+        .unwrap();
+    assert_eq!(report.problems, Vec::<String>::new());
+    let (_, all) = run.get("/Users?count=1000").await;
+    let total = all["totalResults"].as_u64().unwrap() as usize;
+    assert!(total > 200, "{total} users, enough for three pages");
+    assert_eq!(report.inactive_skipped, 1);
+    assert_eq!(report.users.len(), total - 1);
+    assert!(report.users.iter().all(|(id, _)| *id != inactive));
+    let imported: std::collections::BTreeSet<&str> =
+        report.users.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(imported.len(), report.users.len(), "no user twice");
+    assert_eq!(
+        report.requests,
+        [
+            "GET /Users?startIndex=1&count=100",
+            "GET /Users?startIndex=101&count=100",
+            "GET /Users?startIndex=201&count=100",
+            "GET /Groups?startIndex=1&count=100",
+        ]
+    );
+    assert_eq!(report.groups.len(), run.state.groups.len());
+}
+
+#[tokio::test]
+async fn entra_has_no_import() {
+    let run = Run::new("entra").await;
+    let client = ScimClient::new(
+        &run.persona,
+        run.sp.base_url(),
+        run.sp.default_token(),
+        Arc::new(SimulatedPause::default()),
+        None,
+    )
+    .unwrap();
+    let error = idpsim_simulator::provision::import(&run.persona, &client)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "Microsoft Entra ID has no import (its persona file sets no import_page_size)"
+    );
+}

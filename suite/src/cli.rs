@@ -32,6 +32,8 @@ pub enum Command {
     Directory(DirectoryArgs),
     /// Run one provisioning cycle of a persona against a SCIM endpoint.
     Provision(ProvisionArgs),
+    /// Import a SCIM endpoint's users and groups as a persona pages through them (Okta).
+    Import(ImportArgs),
     /// Serve every persona's OpenID Connect provider and the reference SP until Ctrl-C.
     Serve(ServeArgs),
 }
@@ -179,6 +181,26 @@ pub struct ProvisionArgs {
     /// user's userName and work email [default: idpsim.test.<random>@example.test].
     #[arg(long, value_name = "EMAIL", value_parser = email_address)]
     pub test_email: Option<String>,
+    /// Folder of persona files [default: the workspace's fixtures/personas].
+    #[arg(long, value_name = "DIR")]
+    pub personas_dir: Option<PathBuf>,
+}
+
+/// `idpsim import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The persona, e.g. `okta` (only personas whose file sets an import page size).
+    #[arg(long, value_name = "NAME")]
+    pub persona: String,
+    /// SCIM base URL of the endpoint, e.g. http://127.0.0.1:8080/scim/v2.
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// Bearer token for the endpoint.
+    #[arg(long, value_name = "TOKEN", value_parser = non_empty)]
+    pub token: String,
+    /// Write every exchange of the import to this HAR 1.2 file.
+    #[arg(long, value_name = "FILE")]
+    pub har: Option<PathBuf>,
     /// Folder of persona files [default: the workspace's fixtures/personas].
     #[arg(long, value_name = "DIR")]
     pub personas_dir: Option<PathBuf>,

@@ -8,9 +8,10 @@
 //!
 //! # Layout
 //! - [`cli`]: the clap command line (`idpsim certify`, `sp`, `personas`, `directory`,
-//!   `provision`).
+//!   `provision`, `import`, `serve`).
 //! - [`personas`]: listing personas and showing their knobs with sources.
-//! - [`provision`]: `idpsim provision` (progress bar, summary, HAR) and `directory generate`.
+//! - [`provision`]: `idpsim provision` (progress bar, summary, HAR), `import` and
+//!   `directory generate`.
 //! - [`serve`]: `idpsim serve`, every persona's OIDC provider and the reference SP.
 //! - [`certify`]: picks the target, runs the features with cucumber, writes the terminal
 //!   summary, JUnit XML and Cucumber JSON, and returns an [`certify::Outcome`].

@@ -78,6 +78,7 @@ async fn main() -> ExitCode {
             }
         },
         Command::Provision(args) => finish(provision::run_provision(&args).await),
+        Command::Import(args) => finish(provision::run_import(&args).await),
         Command::Serve(args) => match CtrlC::listen() {
             Err(error) => {
                 eprintln!("error: cannot listen for Ctrl-C: {error}");

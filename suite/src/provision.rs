@@ -1,13 +1,14 @@
-//! `idpsim provision` and `idpsim directory generate`: a persona's provisioning cycle against
-//! any SCIM endpoint, with a progress bar and a summary, and synthetic directories.
+//! `idpsim provision`, `idpsim import` and `idpsim directory generate`: a persona's
+//! provisioning cycle against any SCIM endpoint, with a progress bar and a summary; its import
+//! of what the endpoint holds; synthetic directories.
 
-use crate::cli::{GenerateArgs, ProvisionArgs};
+use crate::cli::{GenerateArgs, ImportArgs, ProvisionArgs};
 use crate::personas::default_personas_dir;
 use idpsim_simulator::directory::{ALL_BLOCKS, Directory, GenerateOptions, generate};
 use idpsim_simulator::persona::{PersonaCatalog, TestConnection};
 use idpsim_simulator::provision::{
-    CycleError, CycleOptions, CycleReport, Progress, ProvisioningCycle, ProvisioningState,
-    ScimClient, SleepingPause, Transcript,
+    CycleError, CycleOptions, CycleReport, ImportReport, Progress, ProvisioningCycle,
+    ProvisioningState, ScimClient, SleepingPause, Transcript, import,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
@@ -140,6 +141,65 @@ pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
         println!("HAR: {}", path.display());
     }
     Ok(report.failures.is_empty())
+}
+
+/// `idpsim import`: reads the target's users and groups as the persona's import pages
+/// through them, prints what it read and the paging problems; `Ok(false)` when there are
+/// problems.
+pub async fn run_import(args: &ImportArgs) -> Result<bool, UsageError> {
+    let usage = |error: &dyn std::fmt::Display| UsageError(error.to_string());
+    let folder = args
+        .personas_dir
+        .clone()
+        .unwrap_or_else(default_personas_dir);
+    let persona = PersonaCatalog::open(&folder)
+        .and_then(|catalog| catalog.load(&args.persona))
+        .map_err(|error| usage(&error))?
+        .persona;
+    let transcript = args.har.as_ref().map(|_| Transcript::default());
+    let client = ScimClient::new(
+        &persona,
+        &args.target,
+        &args.token,
+        Arc::new(SleepingPause),
+        transcript.clone(),
+    )
+    .map_err(|error| usage(&error))?;
+    let outcome = import(&persona, &client).await;
+    if let (Some(path), Some(transcript)) = (&args.har, &transcript) {
+        let har = transcript.to_har(env!("CARGO_PKG_VERSION"));
+        let text = serde_json::to_string_pretty(&har).map_err(|error| usage(&error))?;
+        std::fs::write(path, text)
+            .map_err(|error| UsageError(format!("cannot write {}: {error}", path.display())))?;
+    }
+    let report = outcome.map_err(|error| usage(&error))?;
+    print!("{}", import_summary(&persona.display_name, &report));
+    if let Some(path) = &args.har {
+        println!("HAR: {}", path.display());
+    }
+    Ok(report.problems.is_empty())
+}
+
+/// The summary printed at the end of `idpsim import`.
+pub fn import_summary(persona: &str, report: &ImportReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{persona} import:");
+    let _ = writeln!(
+        out,
+        "  users: {} imported, {} skipped (active false)",
+        report.users.len(),
+        report.inactive_skipped
+    );
+    let _ = writeln!(out, "  groups: {} imported", report.groups.len());
+    let _ = writeln!(out, "  requests: {}", report.requests.len());
+    for request in &report.requests {
+        let _ = writeln!(out, "    {request}");
+    }
+    let _ = writeln!(out, "  problems: {}", report.problems.len());
+    for problem in &report.problems {
+        let _ = writeln!(out, "    {problem}");
+    }
+    out
 }
 
 fn default_state_path(args: &ProvisionArgs) -> PathBuf {

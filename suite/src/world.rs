@@ -8,8 +8,8 @@ use idpsim_simulator::clock::{Clock, ControlledClock, system_clock};
 use idpsim_simulator::directory::Directory;
 use idpsim_simulator::persona::Persona;
 use idpsim_simulator::provision::{
-    CycleError, CycleOptions, CycleReport, Exchange, ProvisioningState, REDACTED, ScimClient,
-    Transcript, is_secret_header,
+    CycleError, CycleOptions, CycleReport, Exchange, ImportReport, ProvisioningState, REDACTED,
+    ScimClient, Transcript, is_secret_header,
 };
 use idpsim_simulator::saml::SamlIdp;
 use reqwest::Method;
@@ -236,6 +236,8 @@ pub struct Provisioning {
     /// The organization of the bundled reference SP the IdP provisions (its own, so
     /// concurrent scenarios stay apart); `None` on an external target.
     pub organization: Option<String>,
+    /// What the IdP's last import read; `None` before one.
+    pub last_import: Option<ImportReport>,
 }
 
 impl Provisioning {

@@ -83,6 +83,51 @@ async fn provision_runs_a_cycle_keeps_state_and_writes_a_har() {
 }
 
 #[tokio::test]
+async fn import_reads_what_okta_pushed_page_by_page() {
+    let sp = spawn_sp().await;
+    let work = tempfile::tempdir().unwrap();
+    let pushed = idpsim(provision("okta", sp.base_url(), "cli-token"), work.path()).await;
+    assert_eq!(pushed.status.code(), Some(0), "{}", text(&pushed.stderr));
+    let import = |persona: &str| {
+        [
+            "import",
+            "--persona",
+            persona,
+            "--target",
+            sp.base_url(),
+            "--token",
+            "cli-token",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let imported = idpsim(import("okta"), work.path()).await;
+    assert_eq!(
+        imported.status.code(),
+        Some(0),
+        "{}",
+        text(&imported.stderr)
+    );
+    let summary = text(&imported.stdout);
+    assert!(
+        summary.contains("users: 27 imported, 0 skipped (active false)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("GET /Users?startIndex=1&count=100"),
+        "{summary}"
+    );
+    assert!(summary.contains("problems: 0"), "{summary}");
+
+    let refused = idpsim(import("entra"), work.path()).await;
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        text(&refused.stderr).trim_end(),
+        "error: Microsoft Entra ID has no import (its persona file sets no import_page_size)"
+    );
+}
+
+#[tokio::test]
 async fn bad_input_is_one_line_and_exit_code_2() {
     let sp = spawn_sp().await;
     let work = tempfile::tempdir().unwrap();

@@ -219,6 +219,10 @@ pub struct ScimDialect {
     /// Thresholds after which the IdP stops provisioning (Entra's quarantine).
     #[serde(default)]
     pub quarantine: Option<Knob<QuarantineThresholds>>,
+    /// The page size of the IdP's import of the app's users and groups (Okta's 100); absent
+    /// when the IdP imports nothing, or how it pages is not known.
+    #[serde(default)]
+    pub import_page_size: Option<Knob<u64>>,
 }
 
 /// What "Test Connection" sends.

@@ -14,7 +14,7 @@ use idpsim_simulator::fixtures_dir;
 use idpsim_simulator::persona::PersonaCatalog;
 use idpsim_simulator::provision::{
     CycleError, CycleOptions, CycleReport, Exchange, NoProgress, ProvisioningCycle,
-    ProvisioningState, ScimClient, SimulatedPause, Transcript,
+    ProvisioningState, ScimClient, SimulatedPause, Transcript, import,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -264,6 +264,54 @@ async fn runs_a_cycle(world: &mut ScimWorld) -> Result<(), StepError> {
         report.failures.len(),
         lines.join("\n")
     )))
+}
+
+/// The IdP imports what the target holds, page by page (Okta: personas.md §2.1 "Import and
+/// pagination").
+#[when("the IdP imports the target's users and groups")]
+async fn imports(world: &mut ScimWorld) -> Result<(), StepError> {
+    let provisioning = world.provisioning_mut()?;
+    let report = import(&provisioning.persona, &provisioning.client)
+        .await
+        .map_err(|error| StepError::Expectation(format!("the import failed: {error}")))?;
+    provisioning.last_import = Some(report);
+    Ok(())
+}
+
+/// Every active user and every group the IdP pushed was read, and the pages agreed with
+/// themselves (integer `totalResults`, no page over `count`, no resource twice).
+#[then("the import read every active user and group the IdP pushed, without paging problems")]
+fn import_is_complete(world: &mut ScimWorld) -> Result<(), StepError> {
+    let provisioning = world.provisioning()?;
+    let report = provisioning
+        .last_import
+        .as_ref()
+        .ok_or_else(|| StepError::Step("no import ran in this scenario".into()))?;
+    let mut problems = report.problems.clone();
+    let users: std::collections::BTreeSet<&str> =
+        report.users.iter().map(|(id, _)| id.as_str()).collect();
+    for (key, user) in &provisioning.state.users {
+        let active = user.pushed.get("active") != Some(Value::Bool(false));
+        if active && !users.contains(user.id.as_str()) {
+            problems.push(format!("the user {key} ({}) was not read", user.id));
+        }
+    }
+    let groups: std::collections::BTreeSet<&str> =
+        report.groups.iter().map(|(id, _)| id.as_str()).collect();
+    for (key, group) in &provisioning.state.groups {
+        if !groups.contains(group.id.as_str()) {
+            problems.push(format!("the group {key} ({}) was not read", group.id));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StepError::Expectation(format!(
+            "the import ({}):\n  {}",
+            report.requests.join(", "),
+            problems.join("\n  ")
+        )))
+    }
 }
 
 /// Runs a cycle and keeps its outcome, even when it cannot run at all.
@@ -581,6 +629,7 @@ async fn start(
         user_ids: BTreeMap::new(),
         group_ids: BTreeMap::new(),
         organization: organization.map(|organization| organization.id),
+        last_import: None,
     });
     Ok(())
 }
