@@ -57,16 +57,21 @@ impl Run {
         }
     }
 
-    async fn cycle(&mut self, directory: &Directory, now: DateTime<Utc>) -> CycleReport {
-        self.transcript = Transcript::default();
-        let client = ScimClient::new(
+    /// The persona's client for the SP, recording into `transcript` when given.
+    fn client(&self, transcript: Option<Transcript>) -> ScimClient {
+        ScimClient::new(
             &self.persona,
             self.sp.base_url(),
             self.sp.default_token(),
             Arc::new(SimulatedPause::default()),
-            Some(self.transcript.clone()),
+            transcript,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    async fn cycle(&mut self, directory: &Directory, now: DateTime<Utc>) -> CycleReport {
+        self.transcript = Transcript::default();
+        let client = self.client(Some(self.transcript.clone()));
         let options = CycleOptions {
             concurrency: 4,
             now,
@@ -574,15 +579,7 @@ async fn okta_imports_every_user_page_by_page_and_skips_the_inactive() {
         .unwrap();
     assert_eq!(deactivate.status(), 200);
 
-    let client = ScimClient::new(
-        &run.persona,
-        run.sp.base_url(),
-        run.sp.default_token(),
-        Arc::new(SimulatedPause::default()),
-        None,
-    )
-    .unwrap();
-    let report = idpsim_simulator::provision::import(&run.persona, &client)
+    let report = idpsim_simulator::provision::import(&run.persona, &run.client(None))
         .await
         .unwrap();
     assert_eq!(report.problems, Vec::<String>::new());
@@ -610,15 +607,7 @@ async fn okta_imports_every_user_page_by_page_and_skips_the_inactive() {
 #[tokio::test]
 async fn entra_has_no_import() {
     let run = Run::new("entra").await;
-    let client = ScimClient::new(
-        &run.persona,
-        run.sp.base_url(),
-        run.sp.default_token(),
-        Arc::new(SimulatedPause::default()),
-        None,
-    )
-    .unwrap();
-    let error = idpsim_simulator::provision::import(&run.persona, &client)
+    let error = idpsim_simulator::provision::import(&run.persona, &run.client(None))
         .await
         .unwrap_err();
     assert_eq!(

@@ -5,7 +5,7 @@
 use crate::cli::{GenerateArgs, ImportArgs, ProvisionArgs};
 use crate::personas::default_personas_dir;
 use idpsim_simulator::directory::{ALL_BLOCKS, Directory, GenerateOptions, generate};
-use idpsim_simulator::persona::{PersonaCatalog, TestConnection};
+use idpsim_simulator::persona::{Persona, PersonaCatalog, TestConnection};
 use idpsim_simulator::provision::{
     CycleError, CycleOptions, CycleReport, ImportReport, Progress, ProvisioningCycle,
     ProvisioningState, ScimClient, SleepingPause, Transcript, import,
@@ -60,15 +60,7 @@ pub fn run_generate(args: &GenerateArgs) -> Result<(), UsageError> {
 /// Runs one cycle and prints its summary; `Ok(true)` when every operation succeeded.
 pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
     let usage = |error: &dyn std::fmt::Display| UsageError(error.to_string());
-    let folder = args
-        .personas_dir
-        .clone()
-        .unwrap_or_else(default_personas_dir);
-    let catalog = PersonaCatalog::open(&folder).map_err(|error| usage(&error))?;
-    let persona = catalog
-        .load(&args.persona)
-        .map_err(|error| usage(&error))?
-        .persona;
+    let persona = load_persona(args.personas_dir.as_ref(), &args.persona)?;
     if !persona.scim.pushes.value {
         return Err(UsageError(format!(
             "{} does not push SCIM: {}",
@@ -96,15 +88,7 @@ pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
         .unwrap_or_else(|| default_state_path(args));
     let mut state = ProvisioningState::load(&state_path, &args.persona, &args.target)
         .map_err(|error| usage(&error))?;
-    let transcript = args.har.as_ref().map(|_| Transcript::default());
-    let client = ScimClient::new(
-        &persona,
-        &args.target,
-        &args.token,
-        Arc::new(SleepingPause),
-        transcript.clone(),
-    )
-    .map_err(|error| usage(&error))?;
+    let (client, transcript) = connect(&persona, &args.target, &args.token, args.har.is_some())?;
     let options = CycleOptions {
         concurrency: args.concurrency.max(1),
         now: chrono::Utc::now(),
@@ -117,12 +101,7 @@ pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
         .run(&mut state, &progress)
         .await;
     progress.finish();
-    if let (Some(path), Some(transcript)) = (&args.har, &transcript) {
-        let har = transcript.to_har(env!("CARGO_PKG_VERSION"));
-        let text = serde_json::to_string_pretty(&har).map_err(|error| usage(&error))?;
-        std::fs::write(path, text)
-            .map_err(|error| UsageError(format!("cannot write {}: {error}", path.display())))?;
-    }
+    write_har(args.har.as_ref(), transcript.as_ref())?;
     let report = match outcome {
         Ok(report) => report,
         Err(
@@ -147,37 +126,55 @@ pub async fn run_provision(args: &ProvisionArgs) -> Result<bool, UsageError> {
 /// through them, prints what it read and the paging problems; `Ok(false)` when there are
 /// problems.
 pub async fn run_import(args: &ImportArgs) -> Result<bool, UsageError> {
-    let usage = |error: &dyn std::fmt::Display| UsageError(error.to_string());
-    let folder = args
-        .personas_dir
-        .clone()
-        .unwrap_or_else(default_personas_dir);
-    let persona = PersonaCatalog::open(&folder)
-        .and_then(|catalog| catalog.load(&args.persona))
-        .map_err(|error| usage(&error))?
-        .persona;
-    let transcript = args.har.as_ref().map(|_| Transcript::default());
-    let client = ScimClient::new(
-        &persona,
-        &args.target,
-        &args.token,
-        Arc::new(SleepingPause),
-        transcript.clone(),
-    )
-    .map_err(|error| usage(&error))?;
+    let persona = load_persona(args.personas_dir.as_ref(), &args.persona)?;
+    let (client, transcript) = connect(&persona, &args.target, &args.token, args.har.is_some())?;
     let outcome = import(&persona, &client).await;
-    if let (Some(path), Some(transcript)) = (&args.har, &transcript) {
-        let har = transcript.to_har(env!("CARGO_PKG_VERSION"));
-        let text = serde_json::to_string_pretty(&har).map_err(|error| usage(&error))?;
-        std::fs::write(path, text)
-            .map_err(|error| UsageError(format!("cannot write {}: {error}", path.display())))?;
-    }
-    let report = outcome.map_err(|error| usage(&error))?;
+    write_har(args.har.as_ref(), transcript.as_ref())?;
+    let report = outcome.map_err(|error| UsageError(error.to_string()))?;
     print!("{}", import_summary(&persona.display_name, &report));
     if let Some(path) = &args.har {
         println!("HAR: {}", path.display());
     }
     Ok(report.problems.is_empty())
+}
+
+/// The persona `name` from `personas_dir` (default: the workspace's fixtures/personas).
+fn load_persona(personas_dir: Option<&PathBuf>, name: &str) -> Result<Persona, UsageError> {
+    let folder = personas_dir.cloned().unwrap_or_else(default_personas_dir);
+    PersonaCatalog::open(&folder)
+        .and_then(|catalog| catalog.load(name))
+        .map(|loaded| loaded.persona)
+        .map_err(|error| UsageError(error.to_string()))
+}
+
+/// The persona's SCIM client for `target`, with a transcript when a HAR is to be written.
+fn connect(
+    persona: &Persona,
+    target: &str,
+    token: &str,
+    recorded: bool,
+) -> Result<(ScimClient, Option<Transcript>), UsageError> {
+    let transcript = recorded.then(Transcript::default);
+    let client = ScimClient::new(
+        persona,
+        target,
+        token,
+        Arc::new(SleepingPause),
+        transcript.clone(),
+    )
+    .map_err(UsageError)?;
+    Ok((client, transcript))
+}
+
+/// Writes `transcript` as HAR 1.2 to `path`, when both are given.
+fn write_har(path: Option<&PathBuf>, transcript: Option<&Transcript>) -> Result<(), UsageError> {
+    let (Some(path), Some(transcript)) = (path, transcript) else {
+        return Ok(());
+    };
+    let har = transcript.to_har(env!("CARGO_PKG_VERSION"));
+    let text = serde_json::to_string_pretty(&har).map_err(|error| UsageError(error.to_string()))?;
+    std::fs::write(path, text)
+        .map_err(|error| UsageError(format!("cannot write {}: {error}", path.display())))
 }
 
 /// The summary printed at the end of `idpsim import`.
