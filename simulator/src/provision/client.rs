@@ -253,7 +253,7 @@ impl ScimClient {
         let started = chrono::Utc::now();
         let clock = Instant::now();
         let outcome = async {
-            let response = builder.send().await.map_err(|error| describe(&error))?;
+            let mut response = builder.send().await.map_err(|error| describe(&error))?;
             let status = response.status().as_u16();
             let response_headers: Vec<(String, String)> = response
                 .headers()
@@ -265,7 +265,6 @@ impl ScimClient {
                     )
                 })
                 .collect();
-            let mut response = response;
             let mut body = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(|error| describe(&error))? {
                 if (body.len() + chunk.len()) as u64 > MAX_BODY {
@@ -349,6 +348,8 @@ const MAX_BODY: u64 = 32 * 1024 * 1024;
 fn decode_body(content_encoding: Option<&str>, body: &[u8]) -> Result<String, String> {
     let encoding = content_encoding.map(|value| value.trim().to_ascii_lowercase());
     let decoded = match encoding.as_deref() {
+        // An empty body (a 204 that still names its encoding) has nothing to inflate.
+        _ if body.is_empty() => return Ok(String::new()),
         None | Some("" | "identity") => return Ok(String::from_utf8_lossy(body).into_owned()),
         Some("gzip" | "x-gzip") => inflate("gzip", flate2::read::MultiGzDecoder::new(body))?,
         // HTTP's deflate is the zlib format (RFC 9110 §8.4.1.2); some servers send it raw.
@@ -410,6 +411,7 @@ mod tests {
     #[test]
     fn bodies_are_decoded_as_their_content_encoding_says() {
         assert_eq!(decode_body(None, PAGE.as_bytes()).unwrap(), PAGE);
+        assert_eq!(decode_body(Some("gzip"), b"").unwrap(), "");
         assert_eq!(
             decode_body(Some("identity"), PAGE.as_bytes()).unwrap(),
             PAGE
