@@ -253,7 +253,7 @@ impl Sso {
             .route("/sso/oidc/{connection}/login", get(login))
             .route("/sso/oidc/{connection}/callback", get(callback))
             .route("/whoami", get(whoami))
-            .route("/logout", get(logout))
+            .route("/logout", get(logout).post(logout))
             .with_state(self)
     }
 }
@@ -854,9 +854,25 @@ async fn whoami(State(sso): State<Sso>, headers: HeaderMap) -> Response {
     axum::Json(json!(session)).into_response()
 }
 
-/// Ends the session at once; a SAML session whose IdP has single logout then goes on to the
-/// IdP with a LogoutRequest (personas.md §1.2 "Single logout"). The cookie is cleared always.
+/// `GET` or `POST /logout`: ends the session at once; a SAML session whose IdP has single
+/// logout then goes on to the IdP with a LogoutRequest (personas.md §1.2 "Single logout"). The
+/// cookie is cleared always. Unless another site sent the browser here (`Sec-Fetch-Site:
+/// cross-site`): the session cookie (SameSite=Lax) goes along with such a navigation, so any
+/// page could end a session, and for SAML the IdP's too. That browser gets a page whose
+/// button signs out from this site instead.
 async fn logout(State(sso): State<Sso>, headers: HeaderMap) -> Response {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if cross_site {
+        return crate::routing::page(
+            "Sign out?",
+            "<p>Another site sent you here to sign out of this app.</p>\
+             <form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button>\
+             </form>",
+        )
+        .into_response();
+    }
     let session = session_id(&headers).and_then(|id| {
         sso.0
             .sessions

@@ -1604,3 +1604,42 @@ async fn without_single_logout_at_the_idp_logout_stays_local() {
     .await;
     sp.shutdown().await;
 }
+
+#[tokio::test]
+async fn another_site_cannot_sign_a_user_out() {
+    let sp = start_sp().await;
+    let mut google = connection("google", None, false);
+    google.idp_slo_url = None;
+    sp.add_saml_connection(google).await.unwrap();
+    let cookie = sign_in(&sp, "google", NAME_ID, "_session-8").await;
+    for method in [reqwest::Method::GET, reqwest::Method::POST] {
+        let answer = browser()
+            .request(method.clone(), format!("{}/logout", sp.origin()))
+            .header("cookie", &cookie)
+            .header("sec-fetch-site", "cross-site")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{method}");
+        assert!(answer.headers().get("set-cookie").is_none(), "{method}");
+        assert_eq!(answer.headers()["x-frame-options"], "DENY");
+        let page = answer.text().await.unwrap();
+        assert!(
+            page.contains(r#"<form method="post" action="/logout">"#),
+            "{page}"
+        );
+        assert_eq!(whoami(&sp, &cookie).await.0, StatusCode::OK, "{method}");
+    }
+    // The page's button posts from the SP's own origin.
+    let answer = browser()
+        .post(format!("{}/logout", sp.origin()))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_cookie_cleared(&answer);
+    assert_eq!(whoami(&sp, &cookie).await.0, StatusCode::UNAUTHORIZED);
+    sp.shutdown().await;
+}
