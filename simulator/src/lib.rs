@@ -18,6 +18,7 @@
 //! - [`html`]: escaping for the pages; the sign-in page itself is shared by both protocols.
 //! - [`http`]: the layers every IdP server has (no framing, a bound on request bodies).
 
+mod bounded;
 pub mod clock;
 pub mod directory;
 pub mod html;

@@ -3,6 +3,7 @@
 
 use super::request::ScimRequest;
 use super::transcript::{Exchange, REDACTED, Transcript, is_secret_header};
+use crate::bounded::{BoundedReadError, read_at_most};
 use crate::persona::Persona;
 use crate::persona::QueryEncoding;
 use futures::future::BoxFuture;
@@ -366,19 +367,15 @@ fn decode_body(content_encoding: Option<&str>, body: &[u8]) -> Result<String, St
 
 /// Everything `reader` inflates to, at most [`MAX_BODY`] bytes.
 fn inflate(encoding: &str, reader: impl std::io::Read) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
-    let mut decoded = Vec::new();
-    reader
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut decoded)
-        .map_err(|error| format!("the answer's {encoding} body cannot be decoded: {error}"))?;
-    if decoded.len() as u64 > MAX_BODY {
-        return Err(format!(
+    read_at_most(reader, MAX_BODY).map_err(|error| match error {
+        BoundedReadError::Io(error) => {
+            format!("the answer's {encoding} body cannot be decoded: {error}")
+        }
+        BoundedReadError::TooLarge => format!(
             "the answer's {encoding} body inflates to over {} MiB",
             MAX_BODY / (1024 * 1024)
-        ));
-    }
-    Ok(decoded)
+        ),
+    })
 }
 
 fn describe(error: &reqwest::Error) -> String {

@@ -5,6 +5,7 @@
 
 use super::assertion::{self, Audience, Issuing};
 use super::credential::SamlCredential;
+use crate::bounded::{BoundedReadError, read_at_most};
 use crate::clock::Clock;
 use crate::directory::{Directory, DirectoryUser};
 use crate::html::escape;
@@ -24,7 +25,7 @@ use samael::schema::{
 };
 use samael::traits::ToXml as _;
 use std::collections::HashMap;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The HTTP-Redirect binding.
@@ -699,17 +700,17 @@ fn inflate(encoded: &str) -> Result<String, String> {
     let compressed = STANDARD
         .decode(encoded.trim())
         .map_err(|error| format!("SAMLRequest is not base64: {error}"))?;
-    let mut inflated = Vec::new();
-    flate2::read::DeflateDecoder::new(compressed.as_slice())
-        .take(MAX_REQUEST_BYTES + 1)
-        .read_to_end(&mut inflated)
-        .map_err(|error| format!("SAMLRequest is not DEFLATE-compressed: {error}"))?;
-    if inflated.len() as u64 > MAX_REQUEST_BYTES {
-        return Err(format!(
+    let inflated = read_at_most(
+        flate2::read::DeflateDecoder::new(compressed.as_slice()),
+        MAX_REQUEST_BYTES,
+    )
+    .map_err(|error| match error {
+        BoundedReadError::Io(error) => format!("SAMLRequest is not DEFLATE-compressed: {error}"),
+        BoundedReadError::TooLarge => format!(
             "SAMLRequest inflates to over {} KiB",
             MAX_REQUEST_BYTES / 1024
-        ));
-    }
+        ),
+    })?;
     String::from_utf8(inflated).map_err(|_| "SAMLRequest is not UTF-8 text".to_owned())
 }
 
