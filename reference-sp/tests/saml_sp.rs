@@ -1573,13 +1573,20 @@ async fn an_idp_logout_request_must_be_signed_by_the_idp() {
     sp.shutdown().await;
 }
 
-#[tokio::test]
-async fn without_single_logout_at_the_idp_logout_stays_local() {
+/// An SP with a `google` connection whose IdP has no single logout, and the cookie of a user
+/// signed in there with `session_index`.
+async fn signed_in_without_single_logout(session_index: &str) -> (RunningSp, String) {
     let sp = start_sp().await;
     let mut google = connection("google", None, false);
     google.idp_slo_url = None;
     sp.add_saml_connection(google).await.unwrap();
-    let cookie = sign_in(&sp, "google", NAME_ID, "_session-7").await;
+    let cookie = sign_in(&sp, "google", NAME_ID, session_index).await;
+    (sp, cookie)
+}
+
+#[tokio::test]
+async fn without_single_logout_at_the_idp_logout_stays_local() {
+    let (sp, cookie) = signed_in_without_single_logout("_session-7").await;
     let answer = logout(&sp, &cookie).await;
     assert_eq!(answer.status(), StatusCode::OK);
     assert_cookie_cleared(&answer);
@@ -1607,11 +1614,7 @@ async fn without_single_logout_at_the_idp_logout_stays_local() {
 
 #[tokio::test]
 async fn another_site_cannot_sign_a_user_out() {
-    let sp = start_sp().await;
-    let mut google = connection("google", None, false);
-    google.idp_slo_url = None;
-    sp.add_saml_connection(google).await.unwrap();
-    let cookie = sign_in(&sp, "google", NAME_ID, "_session-8").await;
+    let (sp, cookie) = signed_in_without_single_logout("_session-8").await;
     for method in [reqwest::Method::GET, reqwest::Method::POST] {
         let answer = browser()
             .request(method.clone(), format!("{}/logout", sp.origin()))
